@@ -1,0 +1,44 @@
+# The two commands of the quick start: `make demo` and `make test`. Both create .venv when it is
+# missing and (re)install the project when pyproject.toml changed, so a fresh machine with only
+# python3 and pip needs nothing else.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+
+.PHONY: demo test lint report install clean-results
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps record that the install matches the current pyproject.toml.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+## Run the default target on config.yaml (the built-in demo data).
+demo: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES)
+
+## Unit and workflow tests, then the linters.
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+	$(MAKE) lint
+
+lint: $(VENV)/.installed-test
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+report: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --report report.html
+
+clean-results:
+	rm -rf results logs .snakemake/metadata

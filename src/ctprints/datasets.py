@@ -1,0 +1,197 @@
+"""From a dataset's config (roles mapped to folders, DATA.md) to the list of image folders to read.
+
+A dataset config names folders per role. Task 1 has one mapping per group; task 2 has one mapping.
+A ``preset`` fills in the folder names of a known ImageCLEF edition, relative to ``root``; any role
+written out in config overrides the preset. Errors name the config key that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TASK1_ROLES = {
+    # config key: (split, role, label)
+    "generated": ("dev", "generated", None),
+    "used": ("dev", "used", "used"),
+    "not_used": ("dev", "not_used", "not_used"),
+    "test_generated": ("test", "generated", None),
+    "test_real": ("test", "real_unknown", None),
+}
+TASK1_REQUIRED = ("generated", "used", "not_used", "test_real")
+TASK2_FOLDER_KEYS = ("train_subfolders", "real_subfolders", "test")
+
+
+class DatasetConfigError(ValueError):
+    """A dataset config that cannot be resolved; the message starts with the config key."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One folder of images and what its images are.
+
+    ``subfolders`` means the folder holds one subfolder per label (2025 task 2 layout); the images
+    are then read from those subfolders and each subfolder's name is the label.
+    """
+
+    key: str  # config key the folder came from, e.g. "datasets.demo.task1.group1.used"
+    folder: str
+    task: str
+    group: str | None
+    split: str
+    role: str
+    label: str | None
+    subfolders: bool = False
+
+
+def available_presets() -> list[str]:
+    """Names of the shipped presets (``generic``, ``imageclef2023``, ``imageclef2025``)."""
+    folder = resources.files("ctprints") / "presets"
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The folder names a preset assigns, as ``{"task1": {...}, "task2": {...}}``."""
+    if name not in available_presets():
+        raise DatasetConfigError(
+            f"unknown preset {name!r}; known: {', '.join(available_presets())}"
+        )
+    text = (resources.files("ctprints") / "presets" / f"{name}.yaml").read_text()
+    return yaml.safe_load(text) or {}
+
+
+def _resolve(root: str, folder: str) -> str:
+    """``folder`` under ``root`` (itself relative to the working directory), unless absolute."""
+    folder = os.path.expanduser(folder)
+    if os.path.isabs(folder) or not root:
+        return os.path.normpath(folder)
+    return os.path.normpath(os.path.join(os.path.expanduser(root), folder))
+
+
+def task1_sources(dataset: str, group: str, spec: dict[str, Any]) -> list[Source]:
+    """Sources of one task-1 group: preset folder names merged under the explicit ones."""
+    prefix = f"datasets.{dataset}.task1.{group}"
+    preset = load_preset(spec.get("preset", "generic")).get("task1", {})
+    merged = {**preset, **{k: v for k, v in spec.items() if k in TASK1_ROLES and v}}
+    missing = [role for role in TASK1_REQUIRED if not merged.get(role)]
+    if missing:
+        raise DatasetConfigError(
+            f"{prefix}: missing folder for role(s) {', '.join(missing)} "
+            f"(preset {spec.get('preset', 'generic')!r} does not supply them)"
+        )
+    root = spec.get("root", "")
+    sources = []
+    for config_key, (split, role, label) in TASK1_ROLES.items():
+        if merged.get(config_key):
+            sources.append(
+                Source(
+                    key=f"{prefix}.{config_key}",
+                    folder=_resolve(root, merged[config_key]),
+                    task="task1",
+                    group=group,
+                    split=split,
+                    role=role,
+                    label=label,
+                )
+            )
+    return sources
+
+
+def task2_sources(dataset: str, spec: dict[str, Any]) -> list[Source]:
+    """Sources of task 2: labelled training folders (explicit or per subfolder) and the test."""
+    prefix = f"datasets.{dataset}.task2"
+    preset = load_preset(spec.get("preset", "generic")).get("task2", {})
+    merged = {**preset, **{k: v for k, v in spec.items() if v}}
+    root = spec.get("root", "")
+    train = merged.get("train") or {}
+    if not train and not merged.get("train_subfolders"):
+        raise DatasetConfigError(
+            f"{prefix}: no training folders; give `train` (label: folder) or `train_subfolders`"
+        )
+    if not merged.get("test"):
+        raise DatasetConfigError(f"{prefix}.test: missing the test folder")
+
+    def train_source(key: str, folder: str, role: str, label: str | None, subfolders: bool):
+        return Source(
+            key=f"{prefix}.{key}",
+            folder=_resolve(root, folder),
+            task="task2",
+            group=None,
+            split="train",
+            role=role,
+            label=label,
+            subfolders=subfolders,
+        )
+
+    sources = [
+        train_source(f"train.{label}", folder, "generated", str(label), False)
+        for label, folder in train.items()
+    ]
+    if merged.get("train_subfolders"):
+        sources.append(
+            train_source("train_subfolders", merged["train_subfolders"], "generated", None, True)
+        )
+    if merged.get("real_subfolders"):
+        sources.append(
+            train_source("real_subfolders", merged["real_subfolders"], "real", None, True)
+        )
+    sources.append(
+        Source(
+            key=f"{prefix}.test",
+            folder=_resolve(root, merged["test"]),
+            task="task2",
+            group=None,
+            split="test",
+            role="generated",
+            label=None,
+        )
+    )
+    return sources
+
+
+def dataset_sources(dataset: str, spec: dict[str, Any]) -> list[Source]:
+    """All image sources of a dataset config, task 1 groups first, in config order."""
+    sources = []
+    for group, group_spec in (spec.get("task1") or {}).items():
+        sources.extend(task1_sources(dataset, str(group), group_spec or {}))
+    if spec.get("task2"):
+        sources.extend(task2_sources(dataset, spec["task2"]))
+    if not sources:
+        raise DatasetConfigError(f"datasets.{dataset}: neither task1 nor task2 is configured")
+    return sources
+
+
+def ground_truth_files(dataset: str, spec: dict[str, Any]) -> dict[str, str]:
+    """Config key to path of every configured ground-truth file."""
+    truth = spec.get("ground_truth") or {}
+    files = {}
+    for group, path in (truth.get("task1") or {}).items():
+        files[f"datasets.{dataset}.ground_truth.task1.{group}"] = os.path.normpath(path)
+    if truth.get("task2"):
+        files[f"datasets.{dataset}.ground_truth.task2"] = os.path.normpath(truth["task2"])
+    return files
+
+
+def check_paths_exist(dataset: str, spec: dict[str, Any]) -> list[Source]:
+    """Resolve a dataset and check that every folder and ground-truth file exists.
+
+    Raises :class:`DatasetConfigError` naming the config key and the path. Returns the sources.
+    """
+    sources = dataset_sources(dataset, spec)
+    for source in sources:
+        path = Path(source.folder)
+        if not path.exists():
+            raise DatasetConfigError(f"{source.key}: folder {source.folder} does not exist")
+        if not path.is_dir():
+            raise DatasetConfigError(f"{source.key}: {source.folder} is not a folder")
+    for key, path in ground_truth_files(dataset, spec).items():
+        if not Path(path).is_file():
+            raise DatasetConfigError(f"{key}: ground-truth file {path} does not exist")
+    return sources

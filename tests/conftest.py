@@ -1,0 +1,110 @@
+"""Shared test helpers: image writers and a runner for the workflow in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def gray(size: int = 16, seed: int = 0) -> np.ndarray:
+    """A reproducible (size, size) uint8 test image."""
+    return np.random.default_rng(seed).integers(0, 256, size=(size, size), dtype=np.uint8)
+
+
+def save(path: Path, pixels: np.ndarray, mode: str = "L") -> Path:
+    """Save ``pixels`` as a PNG in the given PIL mode (L, P, RGB, RGBA, I;16)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "L":
+        image = Image.fromarray(pixels)
+    elif mode == "P":
+        image = Image.fromarray(pixels).convert("P")
+    elif mode in ("RGB", "RGBA"):
+        image = Image.fromarray(np.repeat(pixels[..., None], 3, axis=2)).convert(mode)
+    elif mode == "I;16":
+        image = Image.fromarray(pixels.astype(np.uint16) * 257)
+    else:
+        raise ValueError(mode)
+    image.save(path, format="PNG")
+    return path
+
+
+def write_folder(
+    folder: Path, prefix: str, count: int, size: int = 16, seed: int = 0
+) -> list[Path]:
+    return [
+        save(folder / f"{prefix}_{i:04d}.png", gray(size, seed + i)) for i in range(1, count + 1)
+    ]
+
+
+def write_layout(root: Path, size: int = 16) -> dict:
+    """A tiny 2023-style layout (task 1, one group) plus task 2; returns its dataset config."""
+    group = root / "clef" / "task1"
+    for offset, (folder, prefix) in enumerate(
+        [
+            ("generated", "generated"),
+            ("used", "used"),
+            ("not_used", "not_used"),
+            ("generated_1", "generated1"),
+            ("real_unknown_1", "real_unknown"),
+        ]
+    ):
+        write_folder(group / folder, prefix, 3, size, seed=10 * offset)
+    (group / "used" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (group / "used" / "Thumbs.db").write_bytes(b"thumbs")
+    for k in (1, 2):
+        write_folder(root / "clef" / "task2" / f"model_{k}", f"model{k}", 2, size, seed=100 + k)
+    write_folder(root / "clef" / "task2" / "test", "test", 4, size, seed=200)
+    return {
+        "image_size": size,
+        "task1": {"group1": {"preset": "imageclef2023", "root": "clef/task1"}},
+        "task2": {
+            "root": "clef/task2",
+            "train": {"model_1": "model_1", "model_2": "model_2"},
+            "test": "test",
+            "n_generators": 3,
+        },
+    }
+
+
+def write_config(workdir: Path, datasets: dict, run: list[str], **extra) -> Path:
+    config = {"seed": 0, "run_datasets": run, "datasets": datasets, **extra}
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` with ``workdir/config.yaml``."""
+    command = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "1",
+        *args,
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> tuple[Path, dict]:
+    return tmp_path, write_layout(tmp_path)

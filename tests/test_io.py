@@ -1,0 +1,114 @@
+"""Image loading: every accepted mode becomes (H, W) uint8; everything else names the file."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import gray, save
+from PIL import Image
+
+from ctprints.io import FolderError, ImageError, atomic_output, read_image, scan_folder
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGB", "RGBA"])
+def test_grayscale_modes_load_as_identical_uint8(tmp_path: Path, mode: str) -> None:
+    pixels = gray(24, seed=3)
+    loaded = read_image(save(tmp_path / f"slice_{mode}.png", pixels, mode))
+    assert loaded.dtype == np.uint8
+    assert loaded.shape == (24, 24)
+    np.testing.assert_array_equal(loaded, pixels)
+
+
+def test_palette_with_colour_entries_is_rejected_as_colour(tmp_path: Path) -> None:
+    rgb = np.zeros((8, 8, 3), dtype=np.uint8)
+    rgb[..., 0] = 200  # pure red palette entry
+    path = tmp_path / "colourmap.png"
+    Image.fromarray(rgb).convert("P").save(path)
+    with pytest.raises(ImageError, match="real colour") as error:
+        read_image(path)
+    assert str(path) in str(error.value)
+
+
+def test_rgb_colour_image_raises_naming_file_and_mode(tmp_path: Path) -> None:
+    rgb = np.stack([gray(8, 1), gray(8, 2), gray(8, 3)], axis=2)
+    path = tmp_path / "colour.png"
+    Image.fromarray(rgb).save(path)
+    with pytest.raises(ImageError) as error:
+        read_image(path)
+    assert str(path) in str(error.value)
+    assert "RGB" in str(error.value) and "real colour" in str(error.value)
+
+
+def test_16_bit_image_raises_naming_file_and_mode(tmp_path: Path) -> None:
+    path = save(tmp_path / "deep.png", gray(8), "I;16")
+    with pytest.raises(ImageError) as error:
+        read_image(path)
+    assert str(path) in str(error.value)
+    assert "16-bit" in str(error.value)
+
+
+def test_truncated_png_raises_naming_file(tmp_path: Path) -> None:
+    path = save(tmp_path / "whole.png", gray(64, 5))
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="truncated or corrupt") as error:
+        read_image(truncated)
+    assert str(truncated) in str(error.value)
+
+
+def test_zero_byte_file_raises_naming_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(ImageError, match="empty file") as error:
+        read_image(path)
+    assert str(path) in str(error.value)
+
+
+def test_jpeg_with_png_name_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "disguised.png"
+    Image.fromarray(gray(16)).save(path, format="JPEG")
+    with pytest.raises(ImageError, match="not a PNG file .*JPEG"):
+        read_image(path)
+
+
+def test_scan_skips_ds_store_and_counts_it(tmp_path: Path) -> None:
+    save(tmp_path / "a.png", gray(8))
+    save(tmp_path / "B.PNG", gray(8))
+    (tmp_path / ".DS_Store").write_bytes(b"\x00Bud1")
+    (tmp_path / "._a.png").write_bytes(b"\x00\x05\x16\x07AppleDouble")
+    (tmp_path / "notes").mkdir()
+    scan = scan_folder(tmp_path)
+    assert [p.name for p in scan.images] == ["B.PNG", "a.png"]
+    assert sorted(p.name for p in scan.skipped) == [".DS_Store", "._a.png", "notes"]
+
+
+def test_scan_of_folder_without_images_names_folder(tmp_path: Path) -> None:
+    (tmp_path / "README.txt").write_text("nothing here")
+    with pytest.raises(FolderError, match="no PNG images") as error:
+        scan_folder(tmp_path)
+    assert str(tmp_path) in str(error.value)
+
+
+def test_atomic_output_leaves_nothing_when_the_block_fails(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "manifest.parquet"
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as temporary:
+            temporary.write_text("half")
+            raise RuntimeError("boom")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
+def test_png_cut_inside_its_header_is_reported_as_truncated(tmp_path: Path) -> None:
+    path = save(tmp_path / "whole.png", gray(16))
+    path.write_bytes(path.read_bytes()[:30])
+    with pytest.raises(ImageError, match="truncated or corrupt PNG"):
+        read_image(path)
+
+
+def test_text_file_with_png_name_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(ImageError, match="not a PNG file"):
+        read_image(path)

@@ -1,0 +1,92 @@
+"""Workflow tests: snakemake runs the manifest stage on a tiny layout in a temporary directory."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import run_snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+def test_manifest_rule_lists_every_image_and_reruns_as_noop(layout) -> None:
+    workdir, spec = layout
+    write_config(workdir, {"clef": spec}, ["clef"])
+    run_snakemake(workdir, "manifests")
+    manifest = pd.read_parquet(workdir / "results" / "clef" / "manifest.parquet")
+    on_disk = sorted(p.relative_to(workdir).as_posix() for p in (workdir / "clef").rglob("*.png"))
+    assert sorted(manifest.path) == on_disk
+    log = (workdir / "logs" / "manifest" / "clef.log").read_text()
+    assert "skipped 2 non-image entries" in log  # .DS_Store and Thumbs.db beside used/
+    second = run_snakemake(workdir, "manifests")
+    assert "Nothing to be done" in second.stdout + second.stderr
+
+
+def test_unknown_config_key_stops_before_any_job(layout) -> None:
+    workdir, spec = layout
+    write_config(workdir, {"clef": spec}, ["clef"], perplexty=30)
+    result = run_snakemake(workdir, "manifests", check=False)
+    assert result.returncode != 0
+    assert "perplexty" in result.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_unknown_nested_key_is_named(layout) -> None:
+    workdir, spec = layout
+    spec["task1"]["group1"]["unsed"] = "used"
+    write_config(workdir, {"clef": spec}, ["clef"])
+    result = run_snakemake(workdir, "manifests", check=False)
+    assert result.returncode != 0
+    assert "unsed" in result.stderr
+
+
+def test_wrong_type_is_named(layout) -> None:
+    workdir, spec = layout
+    spec["image_size"] = "large"
+    write_config(workdir, {"clef": spec}, ["clef"])
+    result = run_snakemake(workdir, "manifests", check=False)
+    assert result.returncode != 0
+    assert "'large' is not of type" in result.stderr and "image_size" in result.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_missing_dataset_folder_stops_before_any_job(layout) -> None:
+    workdir, spec = layout
+    spec["task1"]["group1"]["used"] = "nowhere/used"
+    write_config(workdir, {"clef": spec}, ["clef"])
+    result = run_snakemake(workdir, "manifests", check=False)
+    assert result.returncode != 0
+    assert "datasets.clef.task1.group1.used" in result.stderr
+    assert "does not exist" in result.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_unknown_run_dataset_is_named(layout) -> None:
+    workdir, spec = layout
+    write_config(workdir, {"clef": spec}, ["celf"])
+    result = run_snakemake(workdir, "manifests", check=False)
+    assert result.returncode != 0
+    assert "'celf' is not a dataset" in result.stderr
+
+
+def test_failed_manifest_leaves_no_output(layout) -> None:
+    workdir, spec = layout
+    broken = workdir / "clef" / "task2" / "test" / "test_0003.png"
+    broken.write_bytes(broken.read_bytes()[:30])
+    write_config(workdir, {"clef": spec}, ["clef"])
+    result = run_snakemake(workdir, "manifests", check=False)
+    assert result.returncode != 0
+    assert not (workdir / "results" / "clef" / "manifest.parquet").exists()
+    leftovers = list((workdir / "results").rglob("*")) if (workdir / "results").exists() else []
+    assert [p for p in leftovers if p.is_file()] == []
+    log = (workdir / "logs" / "manifest" / "clef.log").read_text()
+    assert "test_0003.png" in log and "truncated or corrupt" in log
+
+
+def test_default_config_builds_example_layout_and_manifest(tmp_path: Path) -> None:
+    config = Path(__file__).resolve().parents[1] / "config.yaml"
+    (tmp_path / "config.yaml").write_text(config.read_text())
+    run_snakemake(tmp_path)
+    manifest = pd.read_parquet(tmp_path / "results" / "example" / "manifest.parquet")
+    assert len(manifest) == len(list((tmp_path / "data" / "example").rglob("*.png")))
+    assert set(manifest.group.dropna()) == {"group1", "group2"}

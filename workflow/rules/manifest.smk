@@ -1,0 +1,20 @@
+rule manifest:
+    input:
+        folders=dataset_folders,
+    output:
+        manifest="results/{dataset}/manifest.parquet",
+    log:
+        "logs/manifest/{dataset}.log",
+    benchmark:
+        "benchmarks/manifest/{dataset}.tsv"
+    conda:
+        "../../envs/core.yaml"
+    threads: 4
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        sources=manifest_sources,
+        image_size=lookup(dpath="datasets/{dataset}/image_size", within=config),
+    script:
+        "../scripts/manifest.py"
