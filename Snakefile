@@ -1,6 +1,13 @@
 # ctprints: generator fingerprints (task 2) and training-data membership (task 1) in synthetic CT.
 # This file is wiring only; stages live in workflow/rules/, logic in src/ctprints/.
+import sys
+
 from snakemake.utils import min_version, validate
+
+# The workflow imports its library from this checkout, so it also runs under a snakemake that
+# was installed without ctprints (for example with `--sdm conda`).
+sys.path.insert(0, f"{workflow.basedir}/src")
+from ctprints.config import check_config
 
 min_version("9.20")
 
@@ -8,6 +15,8 @@ min_version("9.20")
 configfile: "config.yaml"
 
 
+# One readable line per wrong key first; then snakemake's validate fills in the defaults.
+check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

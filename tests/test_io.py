@@ -112,3 +112,56 @@ def test_text_file_with_png_name_is_rejected(tmp_path: Path) -> None:
     path.write_text("not an image")
     with pytest.raises(ImageError, match="not a PNG file"):
         read_image(path)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "LA"])
+def test_16_bit_colour_and_gray_alpha_pngs_are_rejected(tmp_path: Path, mode: str) -> None:
+    # Pillow opens these as 8-bit RGB/LA; the header's bit depth must still reject them.
+    path = save(tmp_path / "deep.png", gray(8))
+    data = bytearray(path.read_bytes())
+    assert data[12:16] == b"IHDR"
+    data[24] = 16  # claim 16-bit; the CRC no longer matches either, but depth is checked first
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="16-bit PNG") as error:
+        read_image(path)
+    assert str(path) in str(error.value)
+
+
+def test_png_missing_its_last_bytes_is_rejected(tmp_path: Path) -> None:
+    path = save(tmp_path / "whole.png", gray(64, 7))
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        read_image(path)
+
+
+def test_png_with_flipped_data_checksum_is_rejected(tmp_path: Path) -> None:
+    path = save(tmp_path / "whole.png", gray(32, 8))
+    data = bytearray(path.read_bytes())
+    idat = data.index(b"IDAT")
+    length = int.from_bytes(data[idat - 4 : idat], "big")
+    data[idat + 4 + length] ^= 0xFF  # first CRC byte of the IDAT chunk
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        read_image(path)
+
+
+def test_absurd_header_size_is_reported_with_the_file(tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    data = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk
+    data += struct.pack(">I", zlib.crc32(chunk)) + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    path = tmp_path / "bomb.png"
+    path.write_bytes(data)
+    with pytest.raises(ImageError) as error:
+        read_image(path)
+    assert str(path) in str(error.value)
+
+
+def test_gray_alpha_png_loads_its_gray_channel(tmp_path: Path) -> None:
+    pixels = gray(8, 4)
+    path = tmp_path / "la.png"
+    Image.fromarray(np.stack([pixels, np.full_like(pixels, 255)], axis=2), mode="LA").save(path)
+    np.testing.assert_array_equal(read_image(path), pixels)

@@ -12,8 +12,8 @@ from ctprints.datasets import (
     available_presets,
     check_paths_exist,
     dataset_sources,
+    folder_fingerprint,
 )
-from ctprints.io import ImageError
 from ctprints.manifest import COLUMNS, ManifestError, build_manifest, write_manifest
 
 
@@ -109,7 +109,7 @@ def test_missing_required_role_names_the_group_key(tmp_path: Path) -> None:
 def test_image_of_wrong_size_raises_naming_file(layout) -> None:
     root, spec = layout
     save(root / "clef" / "task2" / "test" / "test_0099.png", gray(20))
-    with pytest.raises(ImageError, match="20x20 pixels, expected 16x16") as error:
+    with pytest.raises(ManifestError, match="20x20 pixels, expected 16x16") as error:
         build(root, spec)
     assert "test_0099.png" in str(error.value)
 
@@ -118,8 +118,78 @@ def test_corrupt_image_raises_naming_file(layout) -> None:
     root, spec = layout
     bad = root / "clef" / "task1" / "used" / "used_0002.png"
     bad.write_bytes(bad.read_bytes()[:40])
-    with pytest.raises(ImageError, match="used_0002.png"):
+    with pytest.raises(ManifestError, match="used_0002.png: truncated or corrupt"):
         build(root, spec)
+
+
+def test_every_bad_image_is_reported_in_one_error(layout) -> None:
+    root, spec = layout
+    for name in ("used_0001", "used_0003"):
+        (root / "clef" / "task1" / "used" / f"{name}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    save(root / "clef" / "task2" / "test" / "test_0050.png", gray(8))
+    with pytest.raises(ManifestError, match="3 unusable image file") as error:
+        build(root, spec)
+    for name in ("used_0001.png", "used_0003.png", "test_0050.png"):
+        assert name in str(error.value)
+
+
+def test_key_is_unique_across_groups_and_tasks(layout) -> None:
+    root, spec = layout
+    spec["task1"]["group2"] = {"preset": "imageclef2023", "root": "clef/task1"}
+    manifest = build(root, spec)
+    assert manifest.key.is_unique
+    assert "task1/group2/used_0001" in set(manifest.key)
+    assert "task2/test_0001" in set(manifest.key)
+
+
+def test_false_switches_off_a_role_the_preset_names(layout) -> None:
+    root, spec = layout
+    spec["task1"]["group1"]["test_generated"] = False
+    manifest = build(root, spec)
+    task1 = manifest[manifest.task == "task1"]
+    assert not ((task1.split == "test") & (task1.role == "generated")).any()
+    assert (task1.role == "real_unknown").sum() == 3
+
+
+def test_same_folder_for_two_labels_is_a_config_error(layout) -> None:
+    root, spec = layout
+    spec["task2"]["train"]["model_2"] = "model_1"
+    with pytest.raises(DatasetConfigError, match="train.model_2: folder .* already used by"):
+        build(root, spec)
+
+
+def test_ground_truth_for_unknown_group_is_named(layout) -> None:
+    root, spec = layout
+    spec["ground_truth"] = {"task1": {"grp9": "truth.csv"}}
+    with pytest.raises(DatasetConfigError, match=r"ground_truth\.task1\.grp9: no task1 group"):
+        build(root, spec)
+
+
+def test_ground_truth_that_is_a_folder_is_named(layout) -> None:
+    root, spec = layout
+    (root / "truth").mkdir()
+    spec["ground_truth"] = {"task2": "truth"}
+    with pytest.raises(DatasetConfigError, match="ground_truth.task2: .* is not a file"):
+        build(root, spec)
+
+
+def test_broken_link_is_an_error_not_a_skipped_file(layout) -> None:
+    root, spec = layout
+    (root / "clef" / "task1" / "used" / "used_0010.png").symlink_to(root / "gone.png")
+    with pytest.raises(ManifestError, match="used_0010.png: broken link"):
+        build(root, spec)
+
+
+def test_folder_fingerprint_changes_when_an_image_is_overwritten(layout) -> None:
+    root, spec = layout
+    sources = dataset_sources(
+        "clef", {**spec, "task2": {**spec["task2"], "root": str(root / "clef/task2")}}
+    )
+    before = folder_fingerprint(sources)
+    target = root / "clef" / "task2" / "test" / "test_0001.png"
+    save(target, gray(16, 1234))
+    os.utime(target, ns=(1, 10**18))
+    assert folder_fingerprint(sources) != before
 
 
 def test_write_manifest_round_trips(tmp_path: Path, layout) -> None:

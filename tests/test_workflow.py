@@ -90,3 +90,47 @@ def test_default_config_builds_example_layout_and_manifest(tmp_path: Path) -> No
     manifest = pd.read_parquet(tmp_path / "results" / "example" / "manifest.parquet")
     assert len(manifest) == len(list((tmp_path / "data" / "example").rglob("*.png")))
     assert set(manifest.group.dropna()) == {"group1", "group2"}
+
+
+def test_schema_error_is_one_readable_line_naming_the_key(layout) -> None:
+    workdir, spec = layout
+    spec["task2"]["n_generatros"] = 4
+    write_config(workdir, {"clef": spec}, ["clef"])
+    result = run_snakemake(workdir, "manifests", check=False)
+    assert result.returncode != 0
+    assert "datasets.clef.task2.n_generatros: unknown key" in result.stderr
+    # The message is short: not the whole schema and config, as snakemake's validate prints.
+    assert len(result.stderr.splitlines()) < 25
+
+
+def test_overwritten_image_reruns_the_manifest(layout) -> None:
+    workdir, spec = layout
+    write_config(workdir, {"clef": spec}, ["clef"])
+    run_snakemake(workdir, "manifests")
+    manifest = workdir / "results" / "clef" / "manifest.parquet"
+    before = pd.read_parquet(manifest).set_index("key").sha256
+    used = workdir / "clef" / "task1" / "used"
+    (used / "used_0001.png").write_bytes((used / "used_0002.png").read_bytes())
+    rerun = run_snakemake(workdir, "manifests")
+    assert "Nothing to be done" not in rerun.stdout + rerun.stderr
+    after = pd.read_parquet(manifest).set_index("key").sha256
+    assert after["task1/group1/used_0001"] == before["task1/group1/used_0002"]
+    assert after["task1/group1/used_0001"] != before["task1/group1/used_0001"]
+
+
+def test_image_added_to_a_label_subfolder_reruns_the_manifest(tmp_path: Path) -> None:
+    from conftest import write_folder
+
+    write_folder(tmp_path / "t2" / "generated" / "gen_a", "a", 2)
+    write_folder(tmp_path / "t2" / "generated" / "gen_b", "b", 2, seed=5)
+    write_folder(tmp_path / "t2" / "generated_unknown", "u", 2, seed=20)
+    spec = {
+        "image_size": 16,
+        "task2": {"preset": "imageclef2025", "root": "t2", "real_subfolders": False},
+    }
+    write_config(tmp_path, {"y25": spec}, ["y25"])
+    run_snakemake(tmp_path, "manifests")
+    write_folder(tmp_path / "t2" / "generated" / "gen_a", "a_new", 1, seed=40)
+    run_snakemake(tmp_path, "manifests")
+    manifest = pd.read_parquet(tmp_path / "results" / "y25" / "manifest.parquet")
+    assert "a_new_0001" in set(manifest.image_id)

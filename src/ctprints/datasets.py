@@ -7,6 +7,7 @@ written out in config overrides the preset. Errors name the config key that is w
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -75,11 +76,17 @@ def _resolve(root: str, folder: str) -> str:
     return os.path.normpath(os.path.join(os.path.expanduser(root), folder))
 
 
+def _merge(preset: dict[str, Any], explicit: dict[str, Any]) -> dict[str, Any]:
+    """Explicit values override the preset; null keeps the preset's; false switches a role off."""
+    merged = {**preset, **{k: v for k, v in explicit.items() if v is not None}}
+    return {k: v for k, v in merged.items() if v is not False}
+
+
 def task1_sources(dataset: str, group: str, spec: dict[str, Any]) -> list[Source]:
     """Sources of one task-1 group: preset folder names merged under the explicit ones."""
     prefix = f"datasets.{dataset}.task1.{group}"
     preset = load_preset(spec.get("preset", "generic")).get("task1", {})
-    merged = {**preset, **{k: v for k, v in spec.items() if k in TASK1_ROLES and v}}
+    merged = _merge(preset, {k: v for k, v in spec.items() if k in TASK1_ROLES})
     missing = [role for role in TASK1_REQUIRED if not merged.get(role)]
     if missing:
         raise DatasetConfigError(
@@ -108,7 +115,7 @@ def task2_sources(dataset: str, spec: dict[str, Any]) -> list[Source]:
     """Sources of task 2: labelled training folders (explicit or per subfolder) and the test."""
     prefix = f"datasets.{dataset}.task2"
     preset = load_preset(spec.get("preset", "generic")).get("task2", {})
-    merged = {**preset, **{k: v for k, v in spec.items() if v}}
+    merged = _merge(preset, spec)
     root = spec.get("root", "")
     train = merged.get("train") or {}
     if not train and not merged.get("train_subfolders"):
@@ -165,14 +172,33 @@ def dataset_sources(dataset: str, spec: dict[str, Any]) -> list[Source]:
         sources.extend(task2_sources(dataset, spec["task2"]))
     if not sources:
         raise DatasetConfigError(f"datasets.{dataset}: neither task1 nor task2 is configured")
+    _check_distinct_folders(sources)
     return sources
+
+
+def _check_distinct_folders(sources: list[Source]) -> None:
+    """One folder may not serve two roles or labels of the same task and group."""
+    seen: dict[tuple, str] = {}
+    for source in sources:
+        scope = (source.task, source.group, os.path.realpath(source.folder))
+        if scope in seen:
+            raise DatasetConfigError(
+                f"{source.key}: folder {source.folder} is already used by {seen[scope]}"
+            )
+        seen[scope] = source.key
 
 
 def ground_truth_files(dataset: str, spec: dict[str, Any]) -> dict[str, str]:
     """Config key to path of every configured ground-truth file."""
     truth = spec.get("ground_truth") or {}
     files = {}
+    groups = spec.get("task1") or {}
     for group, path in (truth.get("task1") or {}).items():
+        if group not in groups:
+            raise DatasetConfigError(
+                f"datasets.{dataset}.ground_truth.task1.{group}: no task1 group {group!r} "
+                f"(groups: {', '.join(groups) or 'none'})"
+            )
         files[f"datasets.{dataset}.ground_truth.task1.{group}"] = os.path.normpath(path)
     if truth.get("task2"):
         files[f"datasets.{dataset}.ground_truth.task2"] = os.path.normpath(truth["task2"])
@@ -192,6 +218,33 @@ def check_paths_exist(dataset: str, spec: dict[str, Any]) -> list[Source]:
         if not path.is_dir():
             raise DatasetConfigError(f"{source.key}: {source.folder} is not a folder")
     for key, path in ground_truth_files(dataset, spec).items():
-        if not Path(path).is_file():
+        if not Path(path).exists():
             raise DatasetConfigError(f"{key}: ground-truth file {path} does not exist")
+        if not Path(path).is_file():
+            raise DatasetConfigError(f"{key}: ground-truth path {path} is not a file")
     return sources
+
+
+def folder_fingerprint(sources: list[Source]) -> str:
+    """A digest of every entry's name, size and modification time in the sources' folders.
+
+    A folder's own timestamp changes when files are added or removed, but not when a file is
+    overwritten or a file is added one level down (2025 label subfolders); this digest does.
+    """
+    digest = hashlib.sha256()
+    for source in sorted(sources, key=lambda s: s.folder):
+        base = Path(source.folder)
+        if not base.is_dir():
+            continue
+        folders = [base]
+        if source.subfolders:
+            folders += sorted(p for p in base.iterdir() if p.is_dir())
+        for folder in folders:
+            for entry in sorted(folder.iterdir()):
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:  # a broken link: the manifest reports it
+                    digest.update(f"{entry}|broken\n".encode())
+                    continue
+                digest.update(f"{entry}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

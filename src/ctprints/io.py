@@ -9,6 +9,7 @@ three colour channels are identical; 16-bit, real colour, truncated and non-PNG 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 IMAGE_SUFFIX = ".png"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -48,27 +49,44 @@ def _gray_from_colour_channels(rgb: np.ndarray, path: Path, mode: str) -> np.nda
         )
         raise ImageError(
             path,
-            f"real colour image (mode {mode}, {differing} pixels whose R, G and B differ); "
+            f"real colour image (mode {mode}, R, G and B differ in {differing} pixel(s)); "
             "expected a grayscale CT slice",
         )
     return np.ascontiguousarray(rgb[..., 0])
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read one PNG as an (H, W) uint8 array.
+def _describe_non_png(data: bytes) -> str:
+    """Name the format of non-PNG bytes for an error message (JPEG, GIF, ...) if Pillow can."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return f"{image.format} data"
+    except Exception:  # noqa: BLE001 - only used to word the message
+        return "unrecognised content"
 
-    Accepted: mode ``L``; mode ``P`` whose palette entries in use are gray; ``LA``; ``RGB`` and
-    ``RGBA`` with identical colour channels (alpha is ignored). Raises :class:`ImageError` naming
-    the file for a non-PNG file, a truncated or corrupt file, 16-bit or float data, bilevel
-    images and real colour.
+
+def decode_png(data: bytes, path: str | os.PathLike) -> np.ndarray:
+    """Decode PNG bytes to an (H, W) uint8 array; ``path`` is only used in error messages.
+
+    Accepted: mode ``L``; ``LA`` (alpha ignored); mode ``P`` whose palette entries in use are gray;
+    ``RGB`` and ``RGBA`` with identical colour channels (alpha ignored). Raises
+    :class:`ImageError` naming the file for an empty file, a non-PNG file, a truncated file or one
+    with a bad checksum, 16-bit or wider samples, bilevel images and real colour.
     """
     path = Path(path)
+    if not data:
+        raise ImageError(path, "empty file (0 bytes); expected a PNG")
+    if not data.startswith(PNG_SIGNATURE):
+        raise ImageError(path, f"not a PNG file (content is {_describe_non_png(data)})")
+    # The IHDR chunk follows the signature: bit depth at byte 24. Pillow would quietly reduce
+    # 16-bit RGB or gray+alpha to 8 bits, so the depth is checked here, from the header.
+    if len(data) >= 26 and data[12:16] == b"IHDR" and data[24] == 16:
+        raise ImageError(path, "16-bit PNG (bit depth 16); expected 8-bit grayscale")
     try:
-        with Image.open(path) as image:
-            if image.format != "PNG":
-                raise ImageError(
-                    path, f"not a PNG file (content is {image.format or 'unknown'} data)"
-                )
+        # verify() walks every chunk and checks its CRC, which decoding alone does not: a file
+        # missing its last bytes, or with a flipped checksum, still decodes to plausible pixels.
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
             mode = image.mode
             if mode == "L":
@@ -88,28 +106,30 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             raise ImageError(path, f"unsupported mode {mode}; expected 8-bit grayscale")
     except ImageError:
         raise
-    except UnidentifiedImageError:
-        with open(path, "rb") as handle:
-            head = handle.read(len(PNG_SIGNATURE))
-        if not head:
-            raise ImageError(path, "empty file (0 bytes); expected a PNG") from None
-        if head == PNG_SIGNATURE:
-            raise ImageError(path, "truncated or corrupt PNG (its header cannot be read)") from None
-        raise ImageError(path, "not a PNG file (unrecognised content)") from None
+    except Exception as error:  # noqa: BLE001 - any decoder failure means the file is unusable
+        # Pillow reports damage as OSError, SyntaxError, ValueError, EOFError, zlib errors or a
+        # DecompressionBombError for absurd header sizes; all mean the same thing to a user.
+        raise ImageError(
+            path, f"truncated or corrupt PNG ({type(error).__name__}: {error})"
+        ) from None
+
+
+def inspect_image(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+    """Read a file once: return its decoded (H, W) uint8 pixels and the SHA-256 of its bytes."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise ImageError(path, "file does not exist") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        # Pillow reports truncation as OSError and bad chunks/CRCs as SyntaxError or ValueError.
-        raise ImageError(path, f"truncated or corrupt PNG ({error})") from None
+        problem = "broken link" if path.is_symlink() else "file does not exist"
+        raise ImageError(path, problem) from None
+    except OSError as error:
+        raise ImageError(path, f"cannot be read ({error.strerror})") from None
+    return decode_png(data, path), hashlib.sha256(data).hexdigest()
 
 
-def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read one PNG as an (H, W) uint8 array (see :func:`decode_png` for what is accepted)."""
+    return inspect_image(path)[0]
 
 
 @dataclass
@@ -142,6 +162,8 @@ def scan_folder(folder: str | os.PathLike) -> FolderScan:
         raise FolderError(f"{folder}: not a folder")
     images, skipped = [], []
     for entry in sorted(folder.iterdir()):
+        if is_candidate_image(entry) and entry.is_symlink() and not entry.exists():
+            raise FolderError(f"{entry}: broken link (its target {os.readlink(entry)} is missing)")
         if entry.is_file() and is_candidate_image(entry):
             images.append(entry)
         else:

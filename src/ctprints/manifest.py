@@ -17,11 +17,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ctprints.datasets import Source
-from ctprints.io import ImageError, atomic_output, read_image, scan_folder, sha256_of
+from ctprints.io import ImageError, atomic_output, inspect_image, scan_folder
 
 log = logging.getLogger(__name__)
 
 COLUMNS = [
+    "key",
     "image_id",
     "path",
     "task",
@@ -33,6 +34,9 @@ COLUMNS = [
     "height",
     "sha256",
 ]
+
+
+MAX_ERRORS_SHOWN = 20
 
 
 class ManifestError(ValueError):
@@ -78,6 +82,7 @@ def _check_unique_ids(entries: list[_Entry]) -> None:
 
     The same file name in two task-1 groups (each group has its own generator and its own
     folders, as in the 2024 edition) is allowed; the same name twice in one group is an error.
+    Across the dataset, rows are told apart by ``key`` (see :func:`image_key`).
     """
     seen: dict[tuple[str, str | None, str], Path] = {}
     for entry in entries:
@@ -90,8 +95,13 @@ def _check_unique_ids(entries: list[_Entry]) -> None:
         seen[key] = entry.path
 
 
+def image_key(task: str, group: str | None, image_id: str) -> str:
+    """The dataset-wide unique key of an image: ``task1/<group>/<id>`` or ``task2/<id>``."""
+    return f"{task}/{group}/{image_id}" if group else f"{task}/{image_id}"
+
+
 def _describe(entry: _Entry, image_size: int | None) -> dict:
-    pixels = read_image(entry.path)
+    pixels, digest = inspect_image(entry.path)
     height, width = pixels.shape
     if image_size is not None and (height, width) != (image_size, image_size):
         raise ImageError(
@@ -100,6 +110,7 @@ def _describe(entry: _Entry, image_size: int | None) -> dict:
             "(the dataset's image_size)",
         )
     return {
+        "key": image_key(entry.source.task, entry.source.group, entry.path.stem),
         "image_id": entry.path.stem,
         "path": str(entry.path),
         "task": entry.source.task,
@@ -109,7 +120,7 @@ def _describe(entry: _Entry, image_size: int | None) -> dict:
         "label": entry.label,
         "width": width,
         "height": height,
-        "sha256": sha256_of(entry.path),
+        "sha256": digest,
     }
 
 
@@ -135,16 +146,33 @@ def build_manifest(
         len(skipped),
         sum(skipped.values()),
     )
+
+    def describe(entry: _Entry) -> dict | ImageError:
+        try:
+            return _describe(entry, image_size)
+        except ImageError as error:
+            return error
+
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        rows = list(
+        results = list(
             tqdm(
-                pool.map(lambda entry: _describe(entry, image_size), entries),
+                pool.map(describe, entries),
                 total=len(entries),
                 desc="manifest",
                 unit="img",
                 disable=not progress,
             )
         )
+    # Every bad file is reported at once, so one run shows the user all there is to fix.
+    errors = [result for result in results if isinstance(result, ImageError)]
+    if errors:
+        shown = "\n".join(f"  {error}" for error in errors[:MAX_ERRORS_SHOWN])
+        more = len(errors) - MAX_ERRORS_SHOWN
+        raise ManifestError(
+            f"{len(errors)} unusable image file(s):\n{shown}"
+            + (f"\n  ... and {more} more" if more > 0 else "")
+        )
+    rows = results
     frame = pd.DataFrame(rows, columns=COLUMNS)
     for column in ("width", "height"):
         frame[column] = frame[column].astype("int32")

@@ -1,14 +1,14 @@
 # Helpers and input functions shared by the rules. Config is checked here, at parse time, so a
 # wrong folder stops the run before any job starts.
 import re
-import sys
 from dataclasses import asdict
 
-# The workflow imports its library from this checkout, so it also runs under a snakemake that
-# was installed without ctprints (for example with `--sdm conda`).
-sys.path.insert(0, f"{workflow.basedir}/src")
-
-from ctprints.datasets import DatasetConfigError, check_paths_exist, dataset_sources
+from ctprints.datasets import (
+    DatasetConfigError,
+    check_paths_exist,
+    dataset_sources,
+    folder_fingerprint,
+)
 
 
 def _checked_run_datasets():
@@ -52,6 +52,14 @@ def manifest_sources(wildcards):
     """The image sources of a dataset as plain dicts, so that only folder changes rerun it."""
     spec = config["datasets"][wildcards.dataset]
     return [asdict(source) for source in dataset_sources(wildcards.dataset, spec)]
+
+
+def folder_contents(wildcards):
+    """Digest of the image folders' listings, so an overwritten or added image reruns the manifest."""
+    spec = config["datasets"][wildcards.dataset]
+    if spec["builder"] is not None:
+        return "built by the workflow"
+    return folder_fingerprint(dataset_sources(wildcards.dataset, spec))
 
 
 def dataset_folders(wildcards):

@@ -16,5 +16,6 @@ rule manifest:
     params:
         sources=manifest_sources,
         image_size=lookup(dpath="datasets/{dataset}/image_size", within=config),
+        contents=folder_contents,
     script:
         "../scripts/manifest.py"

@@ -1,0 +1,47 @@
+"""Readable config errors: one line per problem, naming the dotted key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The config does not match its schema; the message lists each wrong key."""
+
+
+def _dotted(path) -> str:
+    return ".".join(str(part) for part in path) or "(top level)"
+
+
+def schema_errors(config: dict[str, Any], schema_path: str | Path) -> list[str]:
+    """Every schema violation of ``config`` as ``<dotted.key>: <problem>``, sorted by key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    messages = []
+    for error in validator.iter_errors(config):
+        where = _dotted(error.absolute_path)
+        if error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            unexpected = sorted(set(error.instance) - set(allowed))
+            for key in unexpected:
+                key_path = f"{where}.{key}" if error.absolute_path else key
+                hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+                messages.append(f"{key_path}: unknown key{hint}")
+            continue
+        if error.validator == "anyOf":
+            messages.append(f"{where}: {error.instance!r} is not a valid value here")
+            continue
+        messages.append(f"{where}: {error.message}")
+    return sorted(set(messages))
+
+
+def check_config(config: dict[str, Any], schema_path: str | Path) -> None:
+    """Raise :class:`ConfigError` listing every schema violation, one per line."""
+    messages = schema_errors(config, schema_path)
+    if messages:
+        listing = "\n".join(f"  {message}" for message in messages)
+        raise ConfigError(f"invalid config ({len(messages)} problem(s)):\n{listing}")
