@@ -24,7 +24,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/example.smk"
+include: "workflow/rules/demo.smk"
 include: "workflow/rules/manifest.smk"
 
 
@@ -37,3 +37,5 @@ rule all:
     default_target: True
     input:
         rules.manifests.input,
+        rules.demo_contact_sheet.output,
+        rules.demo_signal.output,

@@ -83,15 +83,6 @@ def test_failed_manifest_leaves_no_output(layout) -> None:
     assert "test_0003.png" in log and "truncated or corrupt" in log
 
 
-def test_default_config_builds_example_layout_and_manifest(tmp_path: Path) -> None:
-    config = Path(__file__).resolve().parents[1] / "config.yaml"
-    (tmp_path / "config.yaml").write_text(config.read_text())
-    run_snakemake(tmp_path)
-    manifest = pd.read_parquet(tmp_path / "results" / "example" / "manifest.parquet")
-    assert len(manifest) == len(list((tmp_path / "data" / "example").rglob("*.png")))
-    assert set(manifest.group.dropna()) == {"group1", "group2"}
-
-
 def test_schema_error_is_one_readable_line_naming_the_key(layout) -> None:
     workdir, spec = layout
     spec["task2"]["n_generatros"] = 4

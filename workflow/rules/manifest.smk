@@ -15,7 +15,7 @@ rule manifest:
         runtime=30,
     params:
         sources=manifest_sources,
-        image_size=lookup(dpath="datasets/{dataset}/image_size", within=config),
+        image_size=dataset_image_size,
         contents=folder_contents,
     script:
         "../scripts/manifest.py"

@@ -1,0 +1,539 @@
+"""The demo benchmark: phantom patients, generators trained on them, laid out like ImageCLEF.
+
+The plan (:func:`plan_demo`) decides, from the ``demo`` config and the seed, which phantom patient
+goes where: task 1 groups (used patients train the group's generator; dev and test real images
+come from disjoint patients) and task 2 generators (each trained on its own patients). The rules
+then render the patients, train each generator, and :func:`write_layout` writes the folders, the
+ground truth and a patient table. Everything is deterministic from the seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ctprints.generators import FAMILIES
+from ctprints.io import write_png
+from ctprints.phantom import WINDOWS, render_patient, sample_anatomy
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes of one demo scale. Counts are images unless they say patients."""
+
+    image_size: int
+    slices_per_patient: int
+    task1_patients: dict[str, tuple[int, int]]  # group: (patients, used patients)
+    task1_generated: int  # synthetic images per group, dev and test each
+    task2_patients: int  # patients per task 2 generator
+    task2_train: int  # images per known generator's training folder
+    task2_test: int  # test images per generator
+    steps: int  # training steps per generator
+    batch_size: int
+    base_channels: int
+
+
+SCALES = {
+    "tiny": Scale(32, 4, {"group1": (4, 2), "group2": (8, 4)}, 16, 2, 16, 8, 30, 16, 8),
+    "small": Scale(64, 8, {"group1": (12, 4), "group2": (32, 16)}, 150, 6, 100, 50, 300, 32, 16),
+    "full": Scale(
+        256, 20, {"group1": (20, 10), "group2": (600, 300)}, 10000, 20, 500, 500, 5000, 32, 32
+    ),
+}
+TRUTH_DIR = "ground_truth"
+
+
+class DemoConfigError(ValueError):
+    """A demo config value that cannot work; the message starts with the config key."""
+
+
+@dataclass
+class Instance:
+    """One generator to train: its family, its training patients and what it must sample."""
+
+    name: str  # task1_group1, task2_model_1, ...
+    family: str
+    patients: list[str]
+    samples: dict[str, int]  # purpose (dev, test, train) -> count
+    seed: int
+
+
+@dataclass
+class Plan:
+    seed: int
+    scale: str
+    window: str
+    image_size: int
+    slices_per_patient: int
+    steps: int
+    batch_size: int
+    base_channels: int
+    patients: dict[str, int] = field(default_factory=dict)  # patient_id -> anatomy seed
+    # patient_id -> (task, group or generator label, role, split)
+    assignment: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    instances: dict[str, Instance] = field(default_factory=dict)
+    task2_labels: list[str] = field(default_factory=list)
+    task2_unseen: list[str] = field(default_factory=list)
+    task1_groups: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        data = dict(data)
+        data["instances"] = {k: Instance(**v) for k, v in data["instances"].items()}
+        data["assignment"] = {k: tuple(v) for k, v in data["assignment"].items()}
+        return cls(**data)
+
+
+def _sub_seed(seed: int, *words: str | int) -> int:
+    """A stable 32-bit seed derived from the global seed and a purpose."""
+    key = [seed] + [zlib.crc32(str(word).encode()) for word in words]
+    return int(np.random.SeedSequence(key).generate_state(1)[0])
+
+
+def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
+    """Assign patients and generators from the ``demo`` config section; raise naming bad keys."""
+    if demo["scale"] not in SCALES:
+        raise DemoConfigError(
+            f"demo.scale: unknown scale {demo['scale']!r}; known: {', '.join(SCALES)}"
+        )
+    if demo["window"] not in WINDOWS:
+        raise DemoConfigError(f"demo.window: unknown window {demo['window']!r}")
+    scale = SCALES[demo["scale"]]
+    plan = Plan(
+        seed=seed,
+        scale=demo["scale"],
+        window=demo["window"],
+        image_size=scale.image_size,
+        slices_per_patient=demo.get("slices_per_patient") or scale.slices_per_patient,
+        steps=demo.get("steps") or scale.steps,
+        batch_size=scale.batch_size,
+        base_channels=scale.base_channels,
+    )
+    rng = np.random.default_rng(_sub_seed(seed, "assignment"))
+    counter = iter(range(1, 10**6))
+
+    def new_patients(count: int) -> list[str]:
+        ids = [f"P{next(counter):04d}" for _ in range(count)]
+        for patient in ids:
+            plan.patients[patient] = _sub_seed(seed, "patient", patient)
+        return ids
+
+    families = list(demo["task2"]["families"])
+    for index, family in enumerate(families):
+        if family not in FAMILIES:
+            raise DemoConfigError(
+                f"demo.task2.families[{index}]: unknown generator family {family!r}; "
+                f"known: {', '.join(FAMILIES)}"
+            )
+    unseen = demo["task2"]["unseen"]
+    if not 0 <= unseen < len(families):
+        raise DemoConfigError(
+            f"demo.task2.unseen: {unseen} unseen of {len(families)} generators; "
+            "at least one generator needs a training folder"
+        )
+    for group, spec in demo["task1"].items():
+        key = f"demo.task1.{group}"
+        if spec["family"] not in FAMILIES:
+            raise DemoConfigError(
+                f"{key}.family: unknown generator family {spec['family']!r}; "
+                f"known: {', '.join(FAMILIES)}"
+            )
+        default_total, default_used = scale.task1_patients.get(
+            group, scale.task1_patients["group2"]
+        )
+        total = spec.get("patients") or default_total
+        used = spec.get("used_patients") or default_used
+        if total < 3:
+            raise DemoConfigError(f"{key}.patients: {total} patients; a group needs at least 3")
+        if used < 2:
+            raise DemoConfigError(
+                f"{key}.used_patients: {used}; at least 2 (one for dev, one for test)"
+            )
+        used_test = used // 2
+        if total - used < used_test + 1:
+            raise DemoConfigError(
+                f"{key}.used_patients: {used} used patients but the group has only {total} "
+                f"patients; {used_test + 1} must remain not used (test and dev), so at most "
+                f"{total - used_test - 1} can be used"
+            )
+        ids = new_patients(total)
+        order = list(rng.permutation(ids))
+        used_ids, not_used_ids = order[:used], order[used:]
+        for patient in used_ids[: used - used_test]:
+            plan.assignment[patient] = ("task1", group, "used", "dev")
+        for patient in used_ids[used - used_test :]:
+            plan.assignment[patient] = ("task1", group, "used", "test")
+        for patient in not_used_ids[:used_test]:
+            plan.assignment[patient] = ("task1", group, "not_used", "test")
+        for patient in not_used_ids[used_test:]:
+            plan.assignment[patient] = ("task1", group, "not_used", "dev")
+        name = f"task1_{group}"
+        plan.instances[name] = Instance(
+            name=name,
+            family=spec["family"],
+            patients=sorted(used_ids),
+            samples={"dev": scale.task1_generated, "test": scale.task1_generated},
+            seed=_sub_seed(seed, "generator", name),
+        )
+        plan.task1_groups.append(group)
+    for index, family in enumerate(families, start=1):
+        label = f"model_{index}"
+        ids = new_patients(scale.task2_patients)
+        for patient in ids:
+            plan.assignment[patient] = ("task2", label, "train", "train")
+        known = index <= len(families) - unseen
+        samples = {"test": scale.task2_test}
+        if known:
+            samples["train"] = scale.task2_train
+        name = f"task2_{label}"
+        plan.instances[name] = Instance(
+            name=name,
+            family=family,
+            patients=ids,
+            samples=samples,
+            seed=_sub_seed(seed, "generator", name),
+        )
+        plan.task2_labels.append(label)
+        if not known:
+            plan.task2_unseen.append(label)
+    return plan
+
+
+def dataset_spec(plan: Plan, root: str = "data/demo") -> dict[str, Any]:
+    """The dataset config (DATA.md roles to folders) of the layout :func:`write_layout` writes."""
+    known = [label for label in plan.task2_labels if label not in plan.task2_unseen]
+    return {
+        "builder": "demo",
+        "image_size": plan.image_size,
+        "task1": {
+            group: {"preset": "imageclef2023", "root": f"{root}/task1/{group}"}
+            for group in plan.task1_groups
+        },
+        "task2": {
+            "root": f"{root}/task2",
+            "train": {label: f"train/{label}" for label in known},
+            "test": "test/generated_unknown",
+            "n_generators": len(plan.task2_labels),
+        },
+        "ground_truth": {
+            "task1": {
+                group: f"{root}/{TRUTH_DIR}/task1_{group}.csv" for group in plan.task1_groups
+            },
+            "task2": f"{root}/{TRUTH_DIR}/task2.csv",
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def render_patients(
+    patients: dict[str, int],
+    slices_per_patient: int,
+    image_size: int,
+    window: str,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """Render patients (id -> anatomy seed): ``images`` (N, H, W) uint8, ``patient``, ``slice``."""
+    images, patient_ids, slices = [], [], []
+    for patient, anatomy_seed in tqdm(
+        patients.items(), desc="phantom patients", disable=not progress
+    ):
+        anatomy = sample_anatomy(patient, anatomy_seed, slices_per_patient)
+        stack = render_patient(anatomy, slices_per_patient, image_size, window)
+        images.append(stack)
+        patient_ids += [patient] * len(stack)
+        slices += list(range(len(stack)))
+    return {
+        "images": np.concatenate(images),
+        "patient": np.asarray(patient_ids),
+        "slice": np.asarray(slices, dtype=np.int32),
+    }
+
+
+def train_generator(
+    instance: Instance,
+    real: dict[str, np.ndarray],
+    image_size: int,
+    steps: int,
+    batch_size: int,
+    base_channels: int,
+    device: str = "auto",
+    progress: bool = True,
+):
+    """Train one planned generator on its patients' slices; return (model, samples by purpose)."""
+    from ctprints.generators import make_model
+
+    images = real["images"][np.isin(real["patient"], instance.patients)]
+    model = make_model(
+        instance.family,
+        image_size=image_size,
+        steps=steps,
+        batch_size=batch_size,
+        base_channels=base_channels,
+        seed=instance.seed,
+        device=device,
+    ).fit(images, progress=progress)
+    samples = {
+        purpose: model.sample(count, seed=_sub_seed(instance.seed, "sample", purpose))
+        for purpose, count in sorted(instance.samples.items())
+    }
+    return model, samples
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def _names(prefix: str, count: int, digits: int) -> list[str]:
+    return [f"{prefix}_{index:0{digits}d}" for index in range(1, count + 1)]
+
+
+def _write_folder(folder: Path, names: list[str], images: np.ndarray) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, pixels in zip(names, images, strict=True):
+        write_png(folder / f"{name}.png", pixels)
+
+
+def _write_csv(path: Path, rows: list[tuple], header: list[str] | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        if header:
+            writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_layout(
+    plan: Plan,
+    real: dict[str, np.ndarray],
+    samples: dict[str, dict[str, np.ndarray]],
+    root: str | Path,
+    truth_dir: str | Path,
+) -> None:
+    """Write the ImageCLEF-style folders under ``root`` and the ground truth under ``truth_dir``.
+
+    ``samples[instance][purpose]`` holds each generator's (n, H, W) uint8 samples. Task 1 groups
+    use the 2023 folder names (generated, used, not_used, generated_1, real_unknown_1); task 2 has
+    ``train/model_<k>/`` for the known generators and ``test/generated_unknown/`` mixing all.
+    Test folders are shuffled, so file order reveals nothing.
+    """
+    root, truth_dir = Path(root), Path(truth_dir)
+    rng = np.random.default_rng(_sub_seed(plan.seed, "layout"))
+    patient_rows = []
+
+    def real_of(group: str, role: str, split: str) -> tuple[np.ndarray, list[str], list[int]]:
+        ids = [
+            p
+            for p, (task, g, r, s) in plan.assignment.items()
+            if task == "task1" and g == group and r == role and s == split
+        ]
+        mask = np.isin(real["patient"], ids)
+        return real["images"][mask], list(real["patient"][mask]), list(real["slice"][mask])
+
+    for group in plan.task1_groups:
+        base = root / "task1" / group
+        for role in ("used", "not_used"):
+            images, patients, slices = real_of(group, role, "dev")
+            names = _names(role, len(images), 4)
+            _write_folder(base / role, names, images)
+            patient_rows += [
+                (f"task1/{group}/{n}", "task1", group, role, "dev", p, s)
+                for n, p, s in zip(names, patients, slices, strict=True)
+            ]
+        used = real_of(group, "used", "test")
+        not_used = real_of(group, "not_used", "test")
+        images = np.concatenate([used[0], not_used[0]])
+        membership = [1] * len(used[0]) + [0] * len(not_used[0])
+        patients = used[1] + not_used[1]
+        slices = used[2] + not_used[2]
+        order = rng.permutation(len(images))
+        names = _names("real_unknown", len(images), 4)
+        _write_folder(base / "real_unknown_1", names, images[order])
+        truth = [(names[i], membership[j]) for i, j in enumerate(order)]
+        _write_csv(truth_dir / f"task1_{group}.csv", truth)
+        patient_rows += [
+            (
+                f"task1/{group}/{names[i]}",
+                "task1",
+                group,
+                "used" if membership[j] else "not_used",
+                "test",
+                patients[j],
+                slices[j],
+            )
+            for i, j in enumerate(order)
+        ]
+        generated = samples[f"task1_{group}"]
+        _write_folder(
+            base / "generated", _names("generated", len(generated["dev"]), 4), generated["dev"]
+        )
+        _write_folder(
+            base / "generated_1", _names("generated", len(generated["test"]), 5), generated["test"]
+        )
+
+    test_images, test_labels = [], []
+    for label in plan.task2_labels:
+        drawn = samples[f"task2_{label}"]
+        if "train" in drawn:
+            _write_folder(
+                root / "task2" / "train" / label,
+                _names(label, len(drawn["train"]), 4),
+                drawn["train"],
+            )
+        test_images.append(drawn["test"])
+        test_labels += [label] * len(drawn["test"])
+    images = np.concatenate(test_images)
+    order = rng.permutation(len(images))
+    names = _names("generated", len(images), 5)
+    _write_folder(root / "task2" / "test" / "generated_unknown", names, images[order])
+    _write_csv(truth_dir / "task2.csv", [(names[i], test_labels[j]) for i, j in enumerate(order)])
+    _write_csv(
+        truth_dir / "patients.csv",
+        patient_rows,
+        header=["key", "task", "group", "role", "split", "patient_id", "slice"],
+    )
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+def _pooled(images: np.ndarray, side: int = 16) -> np.ndarray:
+    """(N, H, W) uint8 -> (N, side*side) float32 block means in [0, 1]."""
+    n, height, width = images.shape
+    factor = height // side
+    blocks = images[:, : side * factor, : side * factor].astype(np.float32) / 255.0
+    return blocks.reshape(n, side, factor, side, factor).mean(axis=(2, 4)).reshape(n, -1)
+
+
+def _nearest_distance(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Euclidean distance from each query row to its nearest reference row."""
+    squared = (
+        (queries**2).sum(1)[:, None] + (references**2).sum(1)[None] - 2 * queries @ references.T
+    )
+    return np.sqrt(np.maximum(squared.min(axis=1), 0))
+
+
+def radial_spectrum(images: np.ndarray, bins: int = 24) -> np.ndarray:
+    """Azimuthally averaged log power spectrum of each image: (N, bins) float64."""
+    pixels = images.astype(np.float64) / 255.0
+    pixels -= pixels.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fftshift(np.fft.fft2(pixels), axes=(1, 2))) ** 2
+    size = images.shape[1]
+    yy, xx = np.indices(images.shape[1:]) - size // 2
+    radius = np.sqrt(xx**2 + yy**2) / (size / 2)
+    index = np.minimum((radius * bins).astype(int), bins - 1)
+    index = np.where(radius <= 1, index, bins)  # corners beyond Nyquist are dropped
+    counts = np.bincount(index.ravel(), minlength=bins + 1)[:bins]
+    spectra = np.stack(
+        [np.bincount(index.ravel(), p.ravel(), minlength=bins + 1)[:bins] for p in power]
+    )
+    return np.log(spectra / counts + 1e-12)
+
+
+def signal_report(
+    plan: Plan, real: dict[str, np.ndarray], samples: dict[str, dict[str, np.ndarray]]
+) -> list[dict[str, Any]]:
+    """Evidence that the benchmark carries signal, as rows of (check, subject, value, ...).
+
+    - ``realism``: mean nearest-neighbour distance (16x16 pooled pixels) from a generator's
+      samples to half of the real patients, divided by the same distance from the other half of
+      the real patients. Near 1 means real-like; a noise control shows what "not real" scores.
+    - ``family_accuracy``: 5-fold accuracy of a logistic regression on the radial power spectrum
+      telling the task 2 generators apart (chance is 1 / number of generators).
+    - ``membership_auc``: per task 1 group, ROC AUC of minus the nearest-neighbour distance to the
+      group's generated images, used against not-used real images (0.5 is no signal).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(_sub_seed(plan.seed, "signal"))
+    rows: list[dict[str, Any]] = []
+    patients = np.unique(real["patient"])
+    half = set(rng.permutation(patients)[: len(patients) // 2])
+    in_half = np.array([p in half for p in real["patient"]])
+    reference = _pooled(real["images"][in_half])
+    other = _pooled(real["images"][~in_half])
+    baseline = float(_nearest_distance(other, reference).mean())
+    rows.append(
+        dict(check="realism", subject="real (other half)", value=1.0, detail=f"{baseline:.4f}")
+    )
+    noise = rng.normal(
+        real["images"].mean(), real["images"].std(), (len(other), *real["images"].shape[1:])
+    )
+    noise = np.clip(noise, 0, 255).astype(np.uint8)
+    noise_distance = float(_nearest_distance(_pooled(noise), reference).mean())
+    rows.append(
+        dict(
+            check="realism",
+            subject="noise control",
+            value=noise_distance / baseline,
+            detail=f"{noise_distance:.4f}",
+        )
+    )
+    for name, drawn in samples.items():
+        generated = np.concatenate(list(drawn.values()))
+        distance = float(_nearest_distance(_pooled(generated), reference).mean())
+        rows.append(
+            dict(
+                check="realism",
+                subject=f"{name} ({plan.instances[name].family})",
+                value=distance / baseline,
+                detail=f"{distance:.4f}",
+            )
+        )
+    spectra, labels = [], []
+    for label in plan.task2_labels:
+        drawn = np.concatenate(list(samples[f"task2_{label}"].values()))
+        spectra.append(radial_spectrum(drawn))
+        labels += [label] * len(drawn)
+    folds = min(5, min(np.unique(labels, return_counts=True)[1]))
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    accuracy = cross_val_score(
+        model,
+        np.concatenate(spectra),
+        labels,
+        cv=StratifiedKFold(folds, shuffle=True, random_state=plan.seed),
+    )
+    rows.append(
+        dict(
+            check="family_accuracy",
+            subject="task2 generators",
+            value=float(accuracy.mean()),
+            detail=f"{folds}-fold, chance {1 / len(plan.task2_labels):.2f}, "
+            f"sd {accuracy.std():.3f}",
+        )
+    )
+    for group in plan.task1_groups:
+        drawn = samples[f"task1_{group}"]
+        generated = _pooled(np.concatenate(list(drawn.values())))
+        members = {
+            p: r == "used"
+            for p, (t, g, r, _) in plan.assignment.items()
+            if t == "task1" and g == group
+        }
+        mask = np.isin(real["patient"], list(members))
+        labels = np.array([members[p] for p in real["patient"][mask]])
+        score = -_nearest_distance(_pooled(real["images"][mask]), generated)
+        auc = float(roc_auc_score(labels, score))
+        rows.append(
+            dict(
+                check="membership_auc",
+                subject=f"task1 {group}",
+                value=auc,
+                detail=f"{int(labels.sum())} used vs {int((~labels).sum())} not used images, "
+                f"{len(plan.instances[f'task1_{group}'].patients)} used patients",
+            )
+        )
+    return rows

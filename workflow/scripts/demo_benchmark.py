@@ -1,0 +1,27 @@
+"""Rule demo_benchmark: write data/demo/ (ImageCLEF layout) and its ground truth."""
+
+import sys
+
+# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
+# import the library from this checkout.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from ctprints.demo import Plan, write_layout  # noqa: E402
+from ctprints.runlog import configure  # noqa: E402
+
+log = configure(snakemake.log[0])
+plan = Plan.from_dict(snakemake.params.plan)
+with np.load(snakemake.input.real) as archive:
+    real = {key: archive[key] for key in archive.files}
+samples = {}
+for path in snakemake.input.samples:
+    with np.load(path) as archive:
+        samples[Path(path).parent.name] = {key: archive[key] for key in archive.files}
+root = Path(snakemake.output.task1).parent
+write_layout(plan, real, samples, root, Path(snakemake.output.truth[0]).parent)
+counts = {str(p.relative_to(root)): len(list(p.glob("*.png"))) for p in sorted(root.rglob("*"))}
+log.info("wrote the demo layout: %s", {k: v for k, v in counts.items() if v})

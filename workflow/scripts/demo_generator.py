@@ -1,0 +1,40 @@
+"""Rule demo_generator: train one planned generator on its patients and draw its samples."""
+
+import sys
+
+# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
+# import the library from this checkout.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from ctprints.demo import Instance, train_generator  # noqa: E402
+from ctprints.runlog import configure  # noqa: E402
+
+log = configure(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+instance = Instance(**snakemake.params.instance)
+with np.load(snakemake.input.real) as archive:
+    real = {key: archive[key] for key in archive.files}
+log.info(
+    "training %s (%s) on %d patients, %d steps",
+    instance.name,
+    instance.family,
+    len(instance.patients),
+    snakemake.params.steps,
+)
+model, samples = train_generator(
+    instance,
+    real,
+    image_size=snakemake.params.image_size,
+    steps=snakemake.params.steps,
+    batch_size=snakemake.params.batch_size,
+    base_channels=snakemake.params.base_channels,
+    device=snakemake.params.device,
+)
+model.save(snakemake.output.model)
+pd.DataFrame(model.history_).to_csv(snakemake.output.history, sep="\t", index=False)
+np.savez(snakemake.output.samples, **samples)
+log.info("device %s; samples %s", model.device_, {k: len(v) for k, v in samples.items()})
