@@ -88,3 +88,14 @@ def test_more_used_patients_than_exist_names_the_key() -> None:
 def test_unknown_scale_names_the_key() -> None:
     with pytest.raises(DemoConfigError, match="demo.scale: unknown scale 'huge'"):
         plan_demo(demo_config(scale="huge"), 0)
+
+
+def test_parallel_rendering_equals_serial_rendering() -> None:
+    from ctprints.demo import render_patients
+
+    patients = {"P0001": 11, "P0002": 12, "P0003": 13}
+    serial = render_patients(patients, 3, 32, "lung", workers=1, progress=False)
+    parallel = render_patients(patients, 3, 32, "lung", workers=2, progress=False)
+    for key in ("images", "patient", "slice"):
+        assert (serial[key] == parallel[key]).all()
+    assert serial["patient"].tolist()[:4] == ["P0001"] * 3 + ["P0002"]

@@ -51,3 +51,9 @@ def test_unknown_family_is_named() -> None:
 def test_wrong_image_size_is_an_error(images) -> None:
     with pytest.raises(ValueError, match="expected 64"):
         make_model("vae", image_size=64, steps=1).fit(images, progress=False)
+
+
+def test_demo_planner_knows_exactly_the_registered_families() -> None:
+    from ctprints.demo import GENERATOR_FAMILIES
+
+    assert set(GENERATOR_FAMILIES) == set(FAMILIES)

@@ -10,7 +10,7 @@ rule demo_patients:
         "benchmarks/demo_patients/demo.tsv"
     conda:
         "../../envs/core.yaml"
-    threads: 1
+    threads: 8
     resources:
         mem_mb=4000,
         runtime=60,

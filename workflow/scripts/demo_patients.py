@@ -17,6 +17,7 @@ real = render_patients(
     snakemake.params.slices_per_patient,
     snakemake.params.image_size,
     snakemake.params.window,
+    workers=snakemake.threads,
 )
 np.savez(snakemake.output.real, **real)
 log.info("rendered %d slices of %d patients", len(real["images"]), len(snakemake.params.patients))
