@@ -2,7 +2,7 @@
 
 import pytest
 
-from ctprints.demo import SCALES, DemoConfigError, dataset_spec, plan_demo
+from ctprints.demo import SCALES, DemoConfigError, dataset_spec, max_used_patients, plan_demo
 
 
 def demo_config(**overrides) -> dict:
@@ -78,11 +78,38 @@ def test_unknown_family_names_the_key() -> None:
         plan_demo(config, 0)
 
 
-def test_more_used_patients_than_exist_names_the_key() -> None:
+@pytest.mark.parametrize(("total", "most"), [(3, 1), (4, 2), (5, 3), (12, 7), (13, 8)])
+def test_max_used_patients_is_the_largest_plan_that_builds(total, most) -> None:
+    assert max_used_patients(total) == most
+    config = demo_config()
+    config["task1"]["group1"].update(patients=total, used_patients=max(most, 2))
+    if most >= 2:
+        plan = plan_demo(config, 0)
+        assert len(plan.instances["task1_group1"].patients) == most
+    config["task1"]["group1"].update(used_patients=most + 1)
+    with pytest.raises(DemoConfigError, match=f"at most {most} can be used"):
+        plan_demo(config, 0)
+
+
+def test_more_used_patients_than_exist_names_the_key_and_the_limit() -> None:
     config = demo_config()
     config["task1"]["group1"].update(patients=6, used_patients=6)
-    with pytest.raises(DemoConfigError, match=r"demo\.task1\.group1\.used_patients: 6 used"):
+    with pytest.raises(
+        DemoConfigError, match=r"demo\.task1\.group1\.used_patients: 6 used .* at most 3 can"
+    ):
         plan_demo(config, 0)
+
+
+def test_repeated_task2_family_is_an_error() -> None:
+    config = demo_config()
+    config["task2"]["families"] = ["vae", "upconv_gan", "vae"]
+    with pytest.raises(DemoConfigError, match="demo.task2.families: vae listed twice"):
+        plan_demo(config, 0)
+
+
+def test_demo_without_task1_groups_is_an_error() -> None:
+    with pytest.raises(DemoConfigError, match="demo.task1: no groups"):
+        plan_demo(demo_config(task1={}), 0)
 
 
 def test_unknown_scale_names_the_key() -> None:

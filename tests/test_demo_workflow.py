@@ -72,6 +72,21 @@ def test_folders_counts_and_2023_style_ids(built) -> None:
         assert all(
             re.fullmatch(r"real_unknown_\d{4}\.png", p.name) for p in base.glob("real_unknown_1/*")
         )
+    from ctprints.demo import plan_demo
+
+    config = yaml.safe_load((built / "config.yaml").read_text())["demo"]
+    config["task1"] = {g: {"family": "vae"} for g in ("group1", "group2")}
+    config["task2"] = {"families": ["upconv_gan", "resize_gan", "vae", "ddpm"], "unseen": 1}
+    plan = plan_demo({"steps": None, "slices_per_patient": None, **config}, seed=0)
+    for group in ("group1", "group2"):
+        slices = {role_split: 0 for role_split in ("used dev", "not_used dev", "test")}
+        for task, g, role, split in plan.assignment.values():
+            if task == "task1" and g == group:
+                slices["test" if split == "test" else f"{role} dev"] += plan.slices_per_patient
+        base = root / "task1" / group
+        assert len(list((base / "used").glob("*.png"))) == slices["used dev"]
+        assert len(list((base / "not_used").glob("*.png"))) == slices["not_used dev"]
+        assert len(list((base / "real_unknown_1").glob("*.png"))) == slices["test"]
     train = sorted(p.name for p in (root / "task2" / "train").iterdir())
     assert train == ["model_1", "model_2", "model_3"]
     for label in train:
@@ -118,8 +133,11 @@ def test_contact_sheet_is_written(built) -> None:
 
 def test_analysis_rules_never_read_ground_truth(built) -> None:
     result = run_snakemake(built, "-n", "--forceall", "all")
-    # Rules allowed to touch ground truth: the demo rules that write it (and, later, evaluation).
+    # Only the demo's own rules (and, later, evaluation) may read the truth files or the demo's
+    # internals (rendered patients with their IDs, trained generators): anything else could
+    # learn the answer from them.
     allowed = re.compile(r"^(demo_|evaluate)")
+    forbidden = re.compile(r"ground_truth|results/demo/benchmark")
     job_rule = None
     checked = 0
     for line in result.stdout.splitlines():
@@ -128,7 +146,7 @@ def test_analysis_rules_never_read_ground_truth(built) -> None:
             job_rule = line.split()[-1].rstrip(":")
         elif line.startswith("input:") and job_rule and not allowed.match(job_rule):
             checked += 1
-            assert "ground_truth" not in line, f"rule {job_rule} reads ground truth: {line}"
+            assert not forbidden.search(line), f"rule {job_rule} reads ground truth: {line}"
     assert checked >= 2  # manifest and all were inspected
 
 

@@ -18,6 +18,30 @@ def test_registry_has_four_families_three_of_them_neural() -> None:
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_is_a_neural_network_with_trainable_weights(family, images) -> None:
+    model = make_model(family, image_size=32, steps=1, batch_size=8, seed=0, device="cpu")
+    model.fit(images, progress=False)
+    trainable = sum(
+        p.numel() for m in model._modules().values() for p in m.parameters() if p.requires_grad
+    )
+    assert trainable > 10_000
+
+
+def test_vae_samples_from_the_gaussian_fitted_to_training_codes(images) -> None:
+    import torch
+
+    model = make_model("vae", image_size=32, steps=20, batch_size=8, seed=0, device="cpu")
+    model.fit(images, progress=False)
+    with torch.no_grad():
+        codes = model.encoder_(torch.from_numpy(images / 127.5 - 1).float()[:, None])[0]
+    torch.testing.assert_close(model.code_mean_, codes.mean(0), rtol=1e-4, atol=1e-4)
+    covariance = model.code_chol_ @ model.code_chol_.T
+    torch.testing.assert_close(
+        covariance, torch.cov(codes.T) + 1e-4 * torch.eye(32), rtol=1e-3, atol=1e-3
+    )
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_family_trains_and_samples_deterministically(family, images, tmp_path) -> None:
     model = make_model(family, image_size=32, steps=4, batch_size=8, seed=1, device="cpu")
     model.fit(images, progress=False)

@@ -47,3 +47,16 @@ def test_window_maps_level_to_mid_gray() -> None:
     level, width = WINDOWS["lung"]
     pixels = window(np.array([[level - width, level, level + width]], dtype=np.float32))
     assert pixels.tolist() == [[0, 128, 255]]
+
+
+def test_lung_texture_is_a_continuous_3d_field() -> None:
+    from ctprints.phantom import SLICE_SPACING, _texture
+
+    anatomy = sample_anatomy("P1", 3, 8)
+    coords = (np.arange(64) + 0.5) / 64 * 2 - 1
+    y, x = np.meshgrid(coords, coords, indexing="ij")
+    here = _texture(anatomy, x, y, 0.1)
+    nudged = _texture(anatomy, x, y, 0.1 + SLICE_SPACING / 25)
+    next_slice = _texture(anatomy, x, y, 0.1 + SLICE_SPACING)
+    assert 0.9 < here.std() < 1.1
+    assert np.std(here - nudged) < 0.1 < np.std(here - next_slice)

@@ -102,6 +102,15 @@ def _sub_seed(seed: int, *words: str | int) -> int:
     return int(np.random.SeedSequence(key).generate_state(1)[0])
 
 
+def max_used_patients(total: int) -> int:
+    """The most used patients a group of ``total`` can have.
+
+    ``used // 2`` used patients go to test with as many not-used ones, and dev keeps at least one
+    not-used patient, so ``total - used >= used // 2 + 1``.
+    """
+    return max((used for used in range(total + 1) if total - used >= used // 2 + 1), default=0)
+
+
 def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
     """Assign patients and generators from the ``demo`` config section; raise naming bad keys."""
     if demo["scale"] not in SCALES:
@@ -109,7 +118,9 @@ def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
             f"demo.scale: unknown scale {demo['scale']!r}; known: {', '.join(SCALES)}"
         )
     if demo["window"] not in WINDOWS:
-        raise DemoConfigError(f"demo.window: unknown window {demo['window']!r}")
+        raise DemoConfigError(
+            f"demo.window: unknown window {demo['window']!r}; known: {', '.join(WINDOWS)}"
+        )
     scale = SCALES[demo["scale"]]
     plan = Plan(
         seed=seed,
@@ -137,6 +148,16 @@ def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
                 f"demo.task2.families[{index}]: unknown generator family {family!r}; "
                 f"known: {', '.join(GENERATOR_FAMILIES)}"
             )
+    repeated = sorted({f for f in families if families.count(f) > 1})
+    if repeated:
+        raise DemoConfigError(
+            f"demo.task2.families: {', '.join(repeated)} listed twice; task 2 asks which "
+            "generator made an image, so each needs its own family"
+        )
+    if not demo["task1"]:
+        raise DemoConfigError(
+            "demo.task1: no groups; give at least one, e.g. group1: {family: vae}"
+        )
     unseen = demo["task2"]["unseen"]
     if not 0 <= unseen < len(families):
         raise DemoConfigError(
@@ -161,13 +182,15 @@ def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
             raise DemoConfigError(
                 f"{key}.used_patients: {used}; at least 2 (one for dev, one for test)"
             )
-        used_test = used // 2
-        if total - used < used_test + 1:
+        most = max_used_patients(total)
+        if used > most:
             raise DemoConfigError(
                 f"{key}.used_patients: {used} used patients but the group has only {total} "
-                f"patients; {used_test + 1} must remain not used (test and dev), so at most "
-                f"{total - used_test - 1} can be used"
+                f"patients; half the used patients go to test, with as many not-used patients "
+                f"beside them, and dev needs at least one not-used patient, so at most {most} "
+                "can be used"
             )
+        used_test = used // 2
         ids = new_patients(total)
         order = list(rng.permutation(ids))
         used_ids, not_used_ids = order[:used], order[used:]
@@ -308,7 +331,9 @@ def train_generator(
 
 
 def _names(prefix: str, count: int, digits: int) -> list[str]:
-    return [f"{prefix}_{index:0{digits}d}" for index in range(1, count + 1)]
+    """``prefix_0001``...; wider than ``digits`` only when the count needs it, never mixed."""
+    width = max(digits, len(str(count)))
+    return [f"{prefix}_{index:0{width}d}" for index in range(1, count + 1)]
 
 
 def _write_folder(folder: Path, names: list[str], images: np.ndarray) -> None:

@@ -184,6 +184,23 @@ def _vessel_mask(x, y, z, segments: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _texture(anatomy: Anatomy, x: np.ndarray, y: np.ndarray, z: float) -> np.ndarray:
+    """Parenchymal texture with unit variance: a sum of random 3-D plane waves.
+
+    A 3-D field, so the texture of adjacent slices is continuous, like the anatomy around it.
+    """
+    rng = np.random.default_rng(anatomy.texture_seed)
+    waves = 48
+    directions = rng.normal(size=(waves, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    vectors = directions * rng.uniform(15, 60, size=(waves, 1))  # 2.5 to 10 cycles per 100 mm
+    phases = rng.uniform(0, 2 * np.pi, waves)
+    field = np.zeros_like(x)
+    for (kx, ky, kz), phase in zip(vectors, phases, strict=True):
+        field += np.cos(kx * x + ky * y + kz * z + phase)
+    return field * np.sqrt(2.0 / waves)
+
+
 def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
     """Noise-free slice at body position ``z``, as a (size, size) float32 HU map."""
     coords = (np.arange(size) + 0.5) / size * 2 - 1
@@ -251,11 +268,8 @@ def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
             < 1
         )
     lungs &= ~heart & (np.abs(x) > 0.07)
-    texture = ndimage.gaussian_filter(
-        np.random.default_rng(anatomy.texture_seed + int(z * 1000)).normal(size=x.shape),
-        size / 40,
-    )
-    hu[lungs] = LUNG + 400 * texture[lungs]
+    texture = _texture(anatomy, x, y, z)
+    hu[lungs] = LUNG + 30 * texture[lungs]
     hu[heart] = BLOOD
     aorta = _ellipse(x, y, 0.1, cy + ay * 0.45, 0.07, 0.07) < 1
     hu[aorta] = BLOOD + 5
@@ -273,7 +287,7 @@ def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
         section = _sphere_section(x, y, z, blob.centre, blob.radius)
         if section is not None:
             hu[section & lungs] = np.maximum(
-                hu[section & lungs], -60 + 60 * texture[section & lungs]
+                hu[section & lungs], -60 + 20 * texture[section & lungs]
             )
     for nodule in anatomy.nodules:
         section = _sphere_section(x, y, z, nodule.centre, nodule.radius)
