@@ -26,6 +26,9 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/manifest.smk"
+include: "workflow/rules/embed.smk"
+include: "workflow/rules/task2_cluster.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule manifests:
@@ -33,9 +36,43 @@ rule manifests:
         expand(rules.manifest.output.manifest, dataset=RUN_DATASETS),
 
 
+rule embeddings:
+    input:
+        expand(
+            rules.embed_fingerprint.output.embeddings,
+            dataset=RUN_DATASETS,
+            embedder=EMBEDDERS,
+        ),
+
+
+rule submission_task2:
+    input:
+        expand(
+            "results/{dataset}/submissions/task2/{run}.csv",
+            dataset=TASK2_DATASETS,
+            run=task2_run_name(),
+        ),
+
+
+rule evaluate:
+    input:
+        expand(rules.evaluate_task2.output.table, dataset=evaluated_datasets()),
+        expand(
+            rules.confusion_task2.output.figure,
+            dataset=evaluated_datasets(),
+            method=METHODS,
+            embedder=EMBEDDERS,
+        ),
+
+
 rule all:
     default_target: True
     input:
         rules.manifests.input,
-        rules.demo_contact_sheet.output,
-        rules.demo_signal.output,
+        rules.submission_task2.input,
+        rules.evaluate.input,
+        expand(
+            rules.tsne_plot.output.figure, dataset=TASK2_DATASETS, embedder=EMBEDDERS
+        ),
+        expand(rules.tsne_panel.output.figure, dataset=TASK2_DATASETS),
+        demo_targets(),

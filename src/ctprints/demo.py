@@ -345,7 +345,7 @@ def _write_folder(folder: Path, names: list[str], images: np.ndarray) -> None:
 def _write_csv(path: Path, rows: list[tuple], header: list[str] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")  # the run-file format: LF only
         if header:
             writer.writerow(header)
         writer.writerows(rows)

@@ -2,6 +2,7 @@
 # wrong folder or demo setting stops the run before any job starts.
 import re
 from dataclasses import asdict
+from pathlib import Path
 
 from ctprints.datasets import (
     DatasetConfigError,
@@ -124,9 +125,169 @@ def demo_instance(wildcards):
     return asdict(DEMO_PLAN.instances[wildcards.instance])
 
 
+def demo_targets():
+    """The demo's own figures and signal report, when the demo is among the datasets run."""
+    if "demo" not in DATASETS:
+        return []
+    return ["results/demo/contact_sheet.png", "results/demo/benchmark/signal.tsv"]
+
+
 def demo_truth_files():
     names = [f"task1_{group}" for group in DEMO_PLAN.task1_groups] + [
         "task2",
         "patients",
     ]
     return [f"{DEMO_ROOT}/ground_truth/{name}.csv" for name in names]
+
+
+# ----------------------------------------------------------------------------- embeddings, task 2
+
+from ctprints.attribution import METHOD_INPUT
+from ctprints.embed import (
+    CNN_BACKBONES,
+    FINGERPRINTS,
+    EmbedderError,
+    available_embedders,
+)
+
+
+def _checked_embedders():
+    """Configured embedders, each known, with any weights file checked against its backbone."""
+    names = config["embed"]["embedders"]
+    unknown = [name for name in names if name not in available_embedders()]
+    if unknown:
+        raise WorkflowError(
+            f"config error: embed.embedders: unknown embedder(s) {', '.join(unknown)}; "
+            f"known: {', '.join(available_embedders())}"
+        )
+    for name, weights in config["embed"]["weights"].items():
+        if name not in CNN_BACKBONES:
+            raise WorkflowError(
+                f"config error: embed.weights.{name}: weights apply to CNN embedders only "
+                f"({', '.join(CNN_BACKBONES)})"
+            )
+        if weights not in ("none", "imagenet"):
+            from ctprints.embed import check_state_dict
+
+            try:
+                check_state_dict(name, weights)
+            except EmbedderError as error:
+                raise WorkflowError(
+                    f"config error: embed.weights.{name}: {error}"
+                ) from None
+    return list(names)
+
+
+def _checked_methods():
+    names = config["task2"]["methods"]
+    unknown = [name for name in names if name not in METHOD_INPUT]
+    if unknown:
+        raise WorkflowError(
+            f"config error: task2.methods: unknown method(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(METHOD_INPUT))}"
+        )
+    run = config["task2"]["run"]
+    if run["method"] not in names:
+        raise WorkflowError(
+            f"config error: task2.run.method: {run['method']!r} is not among task2.methods "
+            f"({', '.join(names)})"
+        )
+    if run["embedder"] not in EMBEDDERS:
+        raise WorkflowError(
+            f"config error: task2.run.embedder: {run['embedder']!r} is not among "
+            f"embed.embedders ({', '.join(EMBEDDERS)})"
+        )
+    return list(names)
+
+
+EMBEDDERS = _checked_embedders()
+METHODS = _checked_methods()
+FINGERPRINT_EMBEDDERS = [name for name in EMBEDDERS if name in FINGERPRINTS]
+CNN_EMBEDDERS = [name for name in EMBEDDERS if name in CNN_BACKBONES]
+
+
+def _checked_task2_datasets():
+    """Datasets with a task 2 part, with n_generators checked against the training folders."""
+    names = []
+    for name, spec in DATASETS.items():
+        if not spec.get("task2"):
+            continue
+        labels = []
+        for source in dataset_sources(name, spec):
+            if (
+                source.task != "task2"
+                or source.split != "train"
+                or source.role != "generated"
+            ):
+                continue
+            if source.subfolders:
+                labels += sorted(
+                    p.name for p in Path(source.folder).iterdir() if p.is_dir()
+                )
+            else:
+                labels.append(source.label)
+        declared = spec["task2"].get("n_generators")
+        key = f"config error: datasets.{name}.task2.n_generators"
+        if declared is None:
+            raise WorkflowError(
+                f"{key}: required for attribution (known plus unseen generators; "
+                f"{len(labels)} have training folders)"
+            )
+        if declared < len(labels):
+            raise WorkflowError(
+                f"{key}: {declared} is smaller than the {len(labels)} training folders "
+                f"({', '.join(labels)})"
+            )
+        names.append(name)
+    return names
+
+
+TASK2_DATASETS = _checked_task2_datasets()
+
+
+wildcard_constraints:
+    embedder=one_of(EMBEDDERS),
+    method=one_of(METHODS),
+
+
+def embedder_weights(wildcards):
+    return config["embed"]["weights"].get(wildcards.embedder, "none")
+
+
+def n_generators(wildcards):
+    """Generators in the test folder, known plus unseen (checked at parse time)."""
+    return DATASETS[wildcards.dataset]["task2"]["n_generators"]
+
+
+def new_label(wildcards):
+    return DATASETS[wildcards.dataset]["task2"].get("new_label")
+
+
+def method_settings(wildcards):
+    """The method's config section as plain data (tsne_kmeans and kmeans differ)."""
+    return dict(config["task2"].get(wildcards.method, {}))
+
+
+def cluster_features(wildcards):
+    """What a method clusters: the embeddings, or their t-SNE coordinates."""
+    if METHOD_INPUT[wildcards.method] == "tsne":
+        return rules.tsne.output.coordinates
+    return expand(rules.embed_fingerprint.output.embeddings, **wildcards)
+
+
+def task2_truth(wildcards):
+    return DATASETS[wildcards.dataset]["ground_truth"]["task2"]
+
+
+def evaluated_datasets():
+    """Task 2 datasets whose ground truth is configured (the demo's always is)."""
+    return [
+        name
+        for name in TASK2_DATASETS
+        if (DATASETS[name].get("ground_truth") or {}).get("task2")
+    ]
+
+
+def task2_run_name():
+    run = config["task2"]["run"]
+    return f"{run['method']}_{run['embedder']}"

@@ -1,0 +1,310 @@
+"""Task 2 attribution: which generator made each image, including generators with no training data.
+
+Methods follow the scikit-learn estimator contract and are transductive: ``fit(X, y)`` takes the
+rows of every image (training and test) with ``y`` holding the generator label of training rows
+and ``None`` for test rows, and sets ``clusters_`` (an integer per row) and ``labels_`` (a
+generator name per row).
+
+Cluster IDs are never used as names. :func:`map_clusters` names clusters by a Hungarian
+assignment on the labelled training rows; a cluster that gets no training generator gets a new
+label (``model_4``, ...). This is the step the 2024 paper's k-means run lost (score 0.003).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+class AttributionError(ValueError):
+    """A method that cannot run on the data it was given; the message says why."""
+
+
+def new_labels(known: Sequence[str], count: int, new_label: str | None = None) -> list[str]:
+    """Names for ``count`` generators without training data.
+
+    With ``new_label`` given: that name (one new generator) or ``<new_label>_1``, ... (several).
+    Otherwise the known labels' numbering continues: ``model_1..3`` gives ``model_4``, ...; labels
+    without a common ``<prefix>_<number>`` form give ``unknown_1``, ...
+    """
+    if count <= 0:
+        return []
+    if new_label:
+        return [new_label] if count == 1 else [f"{new_label}_{i}" for i in range(1, count + 1)]
+    matches = [re.fullmatch(r"(.*?)(\d+)", label) for label in known]
+    prefixes = {m.group(1) for m in matches if m}
+    if matches and all(matches) and len(prefixes) == 1:
+        prefix = prefixes.pop()
+        width = len(matches[0].group(2))
+        start = max(int(m.group(2)) for m in matches) + 1
+        return [f"{prefix}{number:0{width}d}" for number in range(start, start + count)]
+    taken = set(known)
+    names, number = [], 1
+    while len(names) < count:
+        if f"unknown_{number}" not in taken:
+            names.append(f"unknown_{number}")
+        number += 1
+    return names
+
+
+def map_clusters(
+    clusters: np.ndarray, labels: Sequence[str | None], new_label: str | None = None
+) -> dict[int, str]:
+    """Name every cluster: Hungarian assignment of clusters to training labels, new names after.
+
+    ``clusters`` holds a cluster ID per row; ``labels`` the training label of a row or None for a
+    test row. Each training label goes to at most one cluster, the one maximising the number of
+    training rows named correctly. Clusters left without a label (fewer training generators than
+    clusters, or clusters holding only test rows) get new labels, in order of cluster size.
+    """
+    clusters = np.asarray(clusters)
+    labels = np.asarray(labels, dtype=object)
+    train = np.array([label is not None for label in labels])
+    known = sorted({str(label) for label in labels[train]})
+    ids = sorted(set(clusters.tolist()))
+    counts = np.zeros((len(ids), len(known)), dtype=np.int64)
+    row_of = {cluster: i for i, cluster in enumerate(ids)}
+    col_of = {label: j for j, label in enumerate(known)}
+    for cluster, label in zip(clusters[train], labels[train], strict=True):
+        counts[row_of[cluster], col_of[str(label)]] += 1
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    mapping = {ids[r]: known[c] for r, c in zip(rows, cols, strict=True) if counts[r, c] > 0}
+    unnamed = [cluster for cluster in ids if cluster not in mapping]
+    sizes = {cluster: int((clusters == cluster).sum()) for cluster in unnamed}
+    unnamed.sort(key=lambda cluster: (-sizes[cluster], cluster))
+    for cluster, name in zip(unnamed, new_labels(known, len(unnamed), new_label), strict=True):
+        mapping[cluster] = name
+    return mapping
+
+
+def _training_mask(y: Sequence[str | None]) -> np.ndarray:
+    mask = np.array([label is not None for label in y])
+    if not mask.any():
+        raise AttributionError("no labelled training rows")
+    return mask
+
+
+def _reducer(pca: int | None, n_rows: int, n_features: int, random_state: int):
+    steps = [StandardScaler()]
+    if pca and pca < min(n_rows, n_features):
+        steps.append(PCA(n_components=pca, random_state=random_state))
+    return make_pipeline(*steps)
+
+
+class KMeansAttribution:
+    """k-means on (standardised, optionally PCA-reduced) features of all rows, then named.
+
+    With ``standardise=False`` and no PCA it clusters the rows as given: the paper's winning run
+    clusters the 2-D t-SNE coordinates this way (``tsne_kmeans``).
+    """
+
+    def __init__(
+        self,
+        n_generators: int,
+        pca: int | None = 50,
+        n_init: int = 10,
+        standardise: bool = True,
+        new_label: str | None = None,
+        random_state: int = 0,
+    ):
+        self.n_generators = n_generators
+        self.pca = pca
+        self.n_init = n_init
+        self.standardise = standardise
+        self.new_label = new_label
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: Sequence[str | None]) -> KMeansAttribution:
+        X = np.asarray(X, dtype=np.float64)
+        _training_mask(y)
+        if self.standardise:
+            X = _reducer(self.pca, *X.shape, self.random_state).fit_transform(X)
+        if len(X) < self.n_generators:
+            raise AttributionError(f"{len(X)} rows cannot form {self.n_generators} clusters")
+        kmeans = KMeans(self.n_generators, n_init=self.n_init, random_state=self.random_state)
+        self.clusters_ = kmeans.fit_predict(X)
+        self.mapping_ = map_clusters(self.clusters_, y, self.new_label)
+        self.labels_ = np.array([self.mapping_[c] for c in self.clusters_], dtype=object)
+        return self
+
+
+class OpenSetAttribution:
+    """A classifier on the labelled generators plus a rejection rule for unseen generators.
+
+    Rows are standardised (and optionally PCA-reduced) on the training rows. A test row is
+    rejected when its mean distance to its ``k`` nearest training rows exceeds ``threshold_``;
+    accepted rows get the label a logistic regression predicts, and rejected rows are clustered
+    by k-means into ``n_generators - known`` new generators.
+
+    The threshold is chosen by leave-one-generator-out validation: each known generator in turn
+    plays the unseen one (its rows are scored against the others), the others' rows are scored
+    leave-one-out, and the threshold maximising balanced accuracy (seen kept, unseen rejected)
+    over all folds is used. A distance rule rather than the classifier's confidence: softmax
+    probabilities stay high far away from every training generator, which is exactly where an
+    unseen generator's images lie. Needs at least three training generators.
+    """
+
+    def __init__(
+        self,
+        n_generators: int,
+        pca: int | None = 50,
+        C: float = 1.0,
+        k: int = 5,
+        new_label: str | None = None,
+        random_state: int = 0,
+    ):
+        self.n_generators = n_generators
+        self.pca = pca
+        self.C = C
+        self.k = k
+        self.new_label = new_label
+        self.random_state = random_state
+
+    def _knn_distance(self, reference: np.ndarray, queries: np.ndarray, exclude_self: bool):
+        from sklearn.neighbors import NearestNeighbors
+
+        k = min(self.k, len(reference) - int(exclude_self))
+        search = NearestNeighbors(n_neighbors=k + int(exclude_self)).fit(reference)
+        distances = search.kneighbors(queries)[0]
+        return distances[:, int(exclude_self) :].mean(axis=1)
+
+    def _validation_scores(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distances of seen rows (leave-one-out) and of each left-out generator's rows."""
+        seen, unseen = [], []
+        for held_out in sorted(set(y)):
+            inside = y != held_out
+            reducer = _reducer(self.pca, int(inside.sum()), X.shape[1], self.random_state)
+            reference = reducer.fit_transform(X[inside])
+            seen.append(self._knn_distance(reference, reference, exclude_self=True))
+            unseen.append(
+                self._knn_distance(reference, reducer.transform(X[~inside]), exclude_self=False)
+            )
+        return np.concatenate(seen), np.concatenate(unseen)
+
+    def fit(self, X: np.ndarray, y: Sequence[str | None]) -> OpenSetAttribution:
+        X = np.asarray(X, dtype=np.float64)
+        train = _training_mask(y)
+        labels = np.array([str(label) for label in np.asarray(y, dtype=object)[train]])
+        known, counts = np.unique(labels, return_counts=True)
+        known = list(known)
+        if len(known) < 3:
+            raise AttributionError(
+                f"openset needs at least 3 training generators for leave-one-generator-out "
+                f"validation; got {len(known)}"
+            )
+        if counts.min() < 2:
+            raise AttributionError("openset needs at least 2 training images per generator")
+        seen, unseen = self._validation_scores(X[train], labels)
+        candidates = np.unique(np.concatenate([seen, unseen]))
+        accuracy = [((seen <= t).mean() + (unseen > t).mean()) / 2 for t in candidates]
+        best = int(np.argmax(accuracy))
+        self.threshold_ = float(candidates[best])
+        self.validation_balanced_accuracy_ = float(accuracy[best])
+        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
+        reference = self.reducer_.fit_transform(X[train])
+        Z = self.reducer_.transform(X)
+        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
+        predicted = self.classifier_.predict(Z)
+        distance = self._knn_distance(reference, Z, exclude_self=False)
+        rejected = (~train) & (distance > self.threshold_)
+        n_new = max(0, self.n_generators - len(known))
+        names = new_labels(known, n_new, self.new_label)
+        clusters = np.array([known.index(label) for label in predicted])
+        clusters[train] = [known.index(label) for label in labels]
+        self.labels_ = np.where(train, np.asarray(y, dtype=object), predicted).astype(object)
+        if n_new and rejected.sum() >= n_new:
+            if n_new == 1:
+                groups = np.zeros(int(rejected.sum()), dtype=int)
+            else:
+                kmeans = KMeans(n_new, n_init=10, random_state=self.random_state)
+                groups = kmeans.fit_predict(Z[rejected])
+            clusters[rejected] = len(known) + groups
+            self.labels_[rejected] = [names[g] for g in groups]
+        self.rejected_ = rejected
+        self.clusters_ = clusters
+        self.mapping_ = {i: label for i, label in enumerate(known + names)}
+        return self
+
+
+METHODS = {
+    "kmeans": KMeansAttribution,
+    "tsne_kmeans": KMeansAttribution,
+    "openset": OpenSetAttribution,
+}
+# Which input a method clusters: the embeddings, or their t-SNE coordinates.
+METHOD_INPUT = {"kmeans": "embeddings", "tsne_kmeans": "tsne", "openset": "embeddings"}
+
+
+def make_method(name: str, n_generators: int, settings: dict, new_label: str | None, seed: int):
+    """An attribution method from its config name and its config settings."""
+    if name not in METHODS:
+        raise AttributionError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
+    if name == "tsne_kmeans":
+        return KMeansAttribution(
+            n_generators,
+            pca=None,
+            n_init=settings.get("n_init", 10),
+            standardise=False,
+            new_label=new_label,
+            random_state=seed,
+        )
+    return METHODS[name](n_generators, new_label=new_label, random_state=seed, **settings)
+
+
+def tsne_coordinates(
+    X: np.ndarray,
+    perplexity: float = 30.0,
+    n_iter: int = 500,
+    pca: int | None = 50,
+    seed: int = 0,
+    threads: int = 1,
+) -> np.ndarray:
+    """2-D openTSNE embedding of standardised (and PCA-reduced) rows: (N, 2) float32.
+
+    Perplexity is capped below a third of the rows, which openTSNE requires.
+    """
+    from openTSNE import TSNE
+
+    X = np.asarray(X, dtype=np.float64)
+    Z = _reducer(pca, *X.shape, seed).fit_transform(X)
+    perplexity = float(min(perplexity, max(2.0, (len(Z) - 1) / 3)))
+    embedding = TSNE(
+        perplexity=perplexity,
+        n_iter=n_iter,
+        initialization="pca",
+        random_state=seed,
+        n_jobs=threads,
+        verbose=False,
+    ).fit(Z)
+    return np.asarray(embedding, dtype=np.float32)
+
+
+def task2_rows(manifest, features):
+    """Task 2 rows of the manifest (train then test order kept) joined with their features.
+
+    Returns (rows, X): rows has key, image_id, split and label (None for test rows).
+    """
+    from ctprints.embed import feature_matrix
+
+    rows = manifest[(manifest["task"] == "task2") & (manifest["role"] == "generated")]
+    rows = rows[["key", "image_id", "split", "label"]].reset_index(drop=True)
+    indexed = features.set_index("key")
+    missing = set(rows["key"]) - set(indexed.index)
+    if missing:
+        raise AttributionError(
+            f"{len(missing)} task 2 images have no features, e.g. {min(missing)}"
+        )
+    X = feature_matrix(indexed.loc[rows["key"]].reset_index())
+    rows["label"] = [
+        label if split == "train" else None
+        for label, split in zip(rows["label"], rows["split"], strict=True)
+    ]
+    return rows, X

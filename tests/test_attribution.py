@@ -1,0 +1,87 @@
+"""Attribution: clusters are named by Hungarian assignment, never by their IDs."""
+
+import numpy as np
+import pytest
+
+from ctprints.attribution import (
+    AttributionError,
+    KMeansAttribution,
+    OpenSetAttribution,
+    make_method,
+    map_clusters,
+    new_labels,
+)
+from ctprints.metrics import hungarian_accuracy, task2_scores
+
+
+def test_shuffled_cluster_ids_are_named_by_their_training_images() -> None:
+    labels = ["model_1"] * 3 + ["model_2"] * 3 + ["model_3"] * 3 + [None] * 4
+    clusters = [7, 7, 7, 2, 2, 2, 5, 5, 5, 9, 9, 2, 7]
+    mapping = map_clusters(np.array(clusters), labels)
+    assert mapping == {7: "model_1", 2: "model_2", 5: "model_3", 9: "model_4"}
+
+
+def test_cluster_holding_only_test_images_gets_a_new_label() -> None:
+    labels = ["a_1", "a_1", "a_2", "a_2", None, None, None]
+    mapping = map_clusters(np.array([0, 0, 1, 1, 2, 2, 0]), labels)
+    assert mapping[2] == "a_3" and mapping[0] == "a_1" and mapping[1] == "a_2"
+
+
+def test_fewer_clusters_than_generators_leaves_a_generator_unused() -> None:
+    labels = ["model_1", "model_1", "model_2", "model_3", "model_3", "model_3"]
+    mapping = map_clusters(np.array([0, 0, 0, 1, 1, 1]), labels)
+    # Cluster 0 holds model_1 twice and model_2 once: it is model_1; model_2 gets no cluster.
+    assert mapping == {0: "model_1", 1: "model_3"}
+
+
+def test_two_clusters_cannot_share_one_training_label() -> None:
+    labels = ["model_1"] * 4 + ["model_2"]
+    mapping = map_clusters(np.array([0, 0, 1, 1, 2]), labels)
+    assert sorted(mapping.values()) == ["model_1", "model_2", "model_3"]
+
+
+def test_new_labels_continue_numbering_or_use_the_configured_name() -> None:
+    assert new_labels(["model_1", "model_2", "model_3"], 2) == ["model_4", "model_5"]
+    assert new_labels(["gen_a", "gen_b"], 1) == ["unknown_1"]
+    assert new_labels(["model_1"], 1, "unseen") == ["unseen"]
+    assert new_labels(["model_1"], 2, "unseen") == ["unseen_1", "unseen_2"]
+
+
+def _blobs(seed: int = 0, per: int = 30):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, (4, 8))
+    X = np.concatenate([rng.normal(c, 1.0, (2 * per, 8)) for c in centres])
+    truth = np.repeat([f"model_{i}" for i in range(1, 5)], 2 * per)
+    y = np.array(truth, dtype=object)
+    y[np.tile(np.arange(2 * per) >= per, 4)] = None  # second half of each generator is test
+    y[truth == "model_4"] = None  # model_4 is unseen
+    return X, y, truth
+
+
+@pytest.mark.parametrize("method", ["kmeans", "openset"])
+def test_methods_name_the_unseen_generator_model_4(method) -> None:
+    X, y, truth = _blobs()
+    model = make_method(method, 4, {"pca": None}, None, seed=0).fit(X, y)
+    test = np.array([label is None for label in y])
+    assert (model.labels_[test] == truth[test]).mean() == 1.0
+
+
+def test_openset_needs_three_training_generators() -> None:
+    X, y, _ = _blobs()
+    y = np.where(np.isin(y, ["model_3"]), None, y)
+    with pytest.raises(AttributionError, match="at least 3 training generators"):
+        OpenSetAttribution(4, pca=None).fit(X, y)
+
+
+def test_kmeans_on_given_coordinates_without_standardising() -> None:
+    X, y, truth = _blobs(seed=3)
+    model = KMeansAttribution(4, pca=None, standardise=False).fit(X[:, :2] * 100, y)
+    assert set(model.labels_) <= {"model_1", "model_2", "model_3", "model_4"}
+
+
+def test_scores_are_label_sensitive_but_hungarian_accuracy_is_not() -> None:
+    truth = ["a", "a", "b", "b"]
+    swapped = ["b", "b", "a", "a"]
+    scores = task2_scores(truth, swapped)
+    assert scores["accuracy"] == 0.0 and scores["hungarian_accuracy"] == 1.0
+    assert scores["ari"] == 1.0 and hungarian_accuracy(truth, truth) == 1.0

@@ -1,0 +1,41 @@
+# Embeddings: one parquet per dataset and embedder, every image of the manifest.
+
+
+rule embed_fingerprint:
+    input:
+        manifest=rules.manifest.output.manifest,
+    output:
+        embeddings="results/{dataset}/embeddings/{embedder}.parquet",
+    log:
+        "logs/embed/{dataset}_{embedder}.log",
+    benchmark:
+        "benchmarks/embed/{dataset}_{embedder}.tsv"
+    wildcard_constraints:
+        embedder=one_of(FINGERPRINT_EMBEDDERS),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        weights="none",
+        batch_size=lookup(dpath="embed/batch_size", within=config),
+        device="cpu",
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/embed.py"
+
+
+use rule embed_fingerprint as embed_cnn with:
+    wildcard_constraints:
+        embedder=one_of(CNN_EMBEDDERS),
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        weights=embedder_weights,
+        batch_size=lookup(dpath="embed/batch_size", within=config),
+        device=lookup(dpath="embed/device", within=config),
+        seed=lookup(dpath="seed", within=config),

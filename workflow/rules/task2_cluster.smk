@@ -1,0 +1,118 @@
+# Task 2 attribution: t-SNE maps, clusters named by Hungarian assignment, run files.
+
+
+rule tsne:
+    input:
+        manifest=rules.manifest.output.manifest,
+        embeddings=rules.embed_fingerprint.output.embeddings,
+    output:
+        coordinates="results/{dataset}/task2/tsne/{embedder}.parquet",
+    log:
+        "logs/tsne/{dataset}_{embedder}.log",
+    benchmark:
+        "benchmarks/tsne/{dataset}_{embedder}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        perplexity=lookup(dpath="task2/tsne/perplexity", within=config),
+        n_iter=lookup(dpath="task2/tsne/n_iter", within=config),
+        pca=lookup(dpath="task2/tsne/pca", within=config),
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/tsne.py"
+
+
+rule tsne_plot:
+    input:
+        coordinates=rules.tsne.output.coordinates,
+    output:
+        figure=report(
+            "results/{dataset}/task2/plots/tsne_{embedder}.png",
+            caption="../report/tsne.rst",
+            category="Task 2 attribution",
+            subcategory="t-SNE",
+            labels={"dataset": "{dataset}", "embedder": "{embedder}"},
+        ),
+    log:
+        "logs/tsne_plot/{dataset}_{embedder}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/tsne_plot.py"
+
+
+rule tsne_panel:
+    input:
+        coordinates=expand(
+            rules.tsne.output.coordinates, embedder=EMBEDDERS, allow_missing=True
+        ),
+    output:
+        figure=report(
+            "results/{dataset}/task2/plots/tsne_panel.png",
+            caption="../report/tsne_panel.rst",
+            category="Task 2 attribution",
+            subcategory="t-SNE",
+            labels={"dataset": "{dataset}", "embedder": "all"},
+        ),
+    log:
+        "logs/tsne_panel/{dataset}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        embedders=EMBEDDERS,
+    script:
+        "../scripts/tsne_panel.py"
+
+
+rule cluster:
+    input:
+        manifest=rules.manifest.output.manifest,
+        features=cluster_features,
+    output:
+        clusters="results/{dataset}/task2/clusters/{method}/{embedder}.csv",
+    log:
+        "logs/cluster/{dataset}_{method}_{embedder}.log",
+    benchmark:
+        "benchmarks/cluster/{dataset}_{method}_{embedder}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        settings=method_settings,
+        n_generators=n_generators,
+        new_label=new_label,
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/cluster.py"
+
+
+rule run_file_task2:
+    input:
+        clusters=rules.cluster.output.clusters,
+    output:
+        run="results/{dataset}/submissions/task2/{method}_{embedder}.csv",
+    log:
+        "logs/run_file_task2/{dataset}_{method}_{embedder}.log",
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/run_file_task2.py"

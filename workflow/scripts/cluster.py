@@ -1,0 +1,34 @@
+"""Rule cluster: attribute every task 2 image with one method on one embedder's features."""
+
+import sys
+
+# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
+# import the library from this checkout.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+import pandas as pd  # noqa: E402
+
+from ctprints.attribution import make_method, task2_rows  # noqa: E402
+from ctprints.runlog import configure  # noqa: E402
+
+log = configure(snakemake.log[0])
+rows, X = task2_rows(
+    pd.read_parquet(snakemake.input.manifest), pd.read_parquet(snakemake.input.features)
+)
+method = make_method(
+    snakemake.wildcards.method,
+    snakemake.params.n_generators,
+    snakemake.params.settings,
+    snakemake.params.new_label,
+    snakemake.params.seed,
+).fit(X, list(rows["label"]))
+rows["cluster"] = method.clusters_
+rows["label"] = method.labels_
+rows[["key", "image_id", "split", "cluster", "label"]].to_csv(
+    snakemake.output.clusters, index=False
+)
+log.info("cluster names: %s", method.mapping_)
+for name in ("threshold_", "validation_balanced_accuracy_"):
+    if hasattr(method, name):
+        log.info("%s = %.4f", name, getattr(method, name))
+log.info("test labels:\n%s", rows[rows.split == "test"].label.value_counts().to_string())

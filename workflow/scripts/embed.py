@@ -1,0 +1,28 @@
+"""Rules embed_fingerprint and embed_cnn: embed every image of the manifest."""
+
+import sys
+
+# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
+# import the library from this checkout.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+import pandas as pd  # noqa: E402
+
+from ctprints.embed import embed_manifest  # noqa: E402
+from ctprints.io import atomic_output  # noqa: E402
+from ctprints.runlog import configure  # noqa: E402
+
+log = configure(snakemake.log[0])
+manifest = pd.read_parquet(snakemake.input.manifest)
+frame = embed_manifest(
+    manifest,
+    snakemake.wildcards.embedder,
+    weights=snakemake.params.weights,
+    seed=snakemake.params.seed,
+    device=snakemake.params.device,
+    batch_size=snakemake.params.batch_size,
+    workers=snakemake.threads,
+)
+with atomic_output(snakemake.output.embeddings) as temporary:
+    frame.to_parquet(temporary, index=False)
+log.info("%d images, %d features", len(frame), frame.shape[1] - 2)

@@ -1,0 +1,28 @@
+"""Rule tsne: 2-D openTSNE map of the task 2 images of one embedder."""
+
+import sys
+
+# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
+# import the library from this checkout.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+import pandas as pd  # noqa: E402
+
+from ctprints.attribution import task2_rows, tsne_coordinates  # noqa: E402
+from ctprints.runlog import configure  # noqa: E402
+
+log = configure(snakemake.log[0])
+rows, X = task2_rows(
+    pd.read_parquet(snakemake.input.manifest), pd.read_parquet(snakemake.input.embeddings)
+)
+coordinates = tsne_coordinates(
+    X,
+    perplexity=snakemake.params.perplexity,
+    n_iter=snakemake.params.n_iter,
+    pca=snakemake.params.pca,
+    seed=snakemake.params.seed,
+    threads=snakemake.threads,
+)
+rows["tsne_1"], rows["tsne_2"] = coordinates[:, 0], coordinates[:, 1]
+rows.to_parquet(snakemake.output.coordinates, index=False)
+log.info("t-SNE of %d images (%d features)", len(rows), X.shape[1])
