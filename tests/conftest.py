@@ -83,8 +83,10 @@ def write_config(workdir: Path, datasets: dict, run: list[str], **extra) -> Path
     return path
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in ``workdir`` with ``workdir/config.yaml``."""
+def run_snakemake(
+    workdir: Path, *args: str, check: bool = True, configfile: str = "config.yaml"
+) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` with ``workdir/<configfile>``."""
     command = [
         SNAKEMAKE,
         "--snakefile",
@@ -92,7 +94,7 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
         "--directory",
         str(workdir),
         "--configfile",
-        str(workdir / "config.yaml"),
+        str(workdir / configfile),
         "--cores",
         "1",
         *args,
@@ -108,3 +110,21 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
 @pytest.fixture
 def layout(tmp_path: Path) -> tuple[Path, dict]:
     return tmp_path, write_layout(tmp_path)
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule name -> job count from the "Job stats" table of a dry run."""
+    jobs, inside = {}, False
+    for line in output.splitlines():
+        if line.startswith("Job stats:"):
+            inside = True
+            continue
+        if inside:
+            parts = line.split()
+            if not parts or parts[0] == "total":
+                if jobs:
+                    break
+                continue
+            if len(parts) == 2 and parts[1].isdigit():
+                jobs[parts[0]] = int(parts[1])
+    return jobs

@@ -117,7 +117,12 @@ def test_image_added_to_a_label_subfolder_reruns_the_manifest(tmp_path: Path) ->
     write_folder(tmp_path / "t2" / "generated_unknown", "u", 2, seed=20)
     spec = {
         "image_size": 16,
-        "task2": {"preset": "imageclef2025", "root": "t2", "real_subfolders": False},
+        "task2": {
+            "preset": "imageclef2025",
+            "root": "t2",
+            "real_subfolders": False,
+            "n_generators": 3,
+        },
     }
     write_config(tmp_path, {"y25": spec}, ["y25"])
     run_snakemake(tmp_path, "manifests")
