@@ -61,7 +61,7 @@ def write_layout(root: Path, size: int = 16) -> dict:
         write_folder(group / folder, prefix, 3, size, seed=10 * offset)
     (group / "used" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (group / "used" / "Thumbs.db").write_bytes(b"thumbs")
-    for k in (1, 2):
+    for k in (1, 2, 3):
         write_folder(root / "clef" / "task2" / f"model_{k}", f"model{k}", 2, size, seed=100 + k)
     write_folder(root / "clef" / "task2" / "test", "test", 4, size, seed=200)
     return {
@@ -69,9 +69,9 @@ def write_layout(root: Path, size: int = 16) -> dict:
         "task1": {"group1": {"preset": "imageclef2023", "root": "clef/task1"}},
         "task2": {
             "root": "clef/task2",
-            "train": {"model_1": "model_1", "model_2": "model_2"},
+            "train": {"model_1": "model_1", "model_2": "model_2", "model_3": "model_3"},
             "test": "test",
-            "n_generators": 3,
+            "n_generators": 4,
         },
     }
 

@@ -74,9 +74,56 @@ def test_openset_needs_three_training_generators() -> None:
 
 
 def test_kmeans_on_given_coordinates_without_standardising() -> None:
-    X, y, truth = _blobs(seed=3)
-    model = KMeansAttribution(4, pca=None, standardise=False).fit(X[:, :2] * 100, y)
-    assert set(model.labels_) <= {"model_1", "model_2", "model_3", "model_4"}
+    # Two coordinates on very different scales: standardising would let the noisy one (y) count
+    # as much as the informative one (x); clustering the coordinates as given must not.
+    rng = np.random.default_rng(0)
+    centres = np.array([0.0, 100.0, 200.0, 300.0])
+    truth = np.repeat([f"model_{i}" for i in range(1, 5)], 20)
+    x = np.repeat(centres, 20) + rng.normal(0, 3, 80)
+    X = np.stack([x, rng.normal(0, 1, 80)], axis=1)
+    y = np.where(np.tile(np.arange(20) < 10, 4) & (truth != "model_4"), truth, None)
+    model = KMeansAttribution(4, pca=None, standardise=False).fit(X, list(y))
+    assert (model.labels_ == truth).mean() == 1.0
+
+
+def test_a_cluster_that_loses_the_assignment_gets_a_new_label() -> None:
+    # Clusters 0 and 3 both hold model_1 training images; 0 holds more and keeps the name.
+    labels = ["model_1"] * 4 + ["model_2"] * 2 + ["model_3"] * 2 + [None] * 3
+    mapping = map_clusters(np.array([0, 0, 3, 3, 1, 1, 2, 2, 3, 0, 1]), labels)
+    assert mapping == {0: "model_1", 1: "model_2", 2: "model_3", 3: "model_4"}
+
+
+def test_ties_are_broken_the_same_way_every_time() -> None:
+    labels = ["a_1", "a_2"]
+    first = map_clusters(np.array([5, 5]), labels)
+    assert first == map_clusters(np.array([5, 5]), labels)
+    assert len(first) == 1 and first[5] in {"a_1", "a_2"}
+
+
+def test_new_labels_count_past_ten_and_refuse_collisions() -> None:
+    assert new_labels(["model_1", "model_10"], 1) == ["model_11"]
+    with pytest.raises(AttributionError, match="'unseen' .* already a training label"):
+        new_labels(["model_1", "unseen"], 1, "unseen")
+
+
+def test_openset_threshold_uses_training_rows_only() -> None:
+    X, y, truth = _blobs()
+    model = OpenSetAttribution(4, pca=None).fit(X, y)
+    moved = X.copy()
+    test = np.array([label is None for label in y])
+    moved[test] += 1000.0  # test rows far away: the threshold must not notice
+    again = OpenSetAttribution(4, pca=None).fit(moved, y)
+    assert again.threshold_ == model.threshold_
+
+
+def test_tsne_needs_ten_rows_and_caps_perplexity() -> None:
+    from ctprints.attribution import tsne_coordinates
+
+    with pytest.raises(AttributionError, match="at least 10 images"):
+        tsne_coordinates(np.zeros((5, 3)))
+    rows = np.random.default_rng(0).normal(size=(31, 4))
+    coordinates = tsne_coordinates(rows, perplexity=30, n_iter=50, pca=None)
+    assert coordinates.shape == (31, 2) and np.isfinite(coordinates).all()
 
 
 def test_scores_are_label_sensitive_but_hungarian_accuracy_is_not() -> None:

@@ -87,9 +87,32 @@ def test_wrong_shaped_state_dict_names_the_file_and_tensor(tmp_path: Path) -> No
         check_state_dict("resnet18", str(path))
 
 
-def test_missing_weights_file_is_named() -> None:
-    with pytest.raises(EmbedderError, match="weights file /nowhere/w.pt does not exist"):
+def test_missing_weights_file_is_named_with_the_choices() -> None:
+    with pytest.raises(EmbedderError, match="/nowhere/w.pt does not exist .*none, imagenet"):
         check_state_dict("resnet18", "/nowhere/w.pt")
+
+
+def test_garbage_weights_file_is_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"not a torch file at all")
+    with pytest.raises(EmbedderError, match="garbage.pt is not a readable state dict") as error:
+        check_state_dict("resnet18", str(path))
+    assert "\n" not in str(error.value)
+
+
+def test_inception_with_imagenet_weights_uses_its_own_input_scaling(monkeypatch) -> None:
+    import torchvision
+    import torchvision.models._api
+
+    reference = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
+    monkeypatch.setattr(
+        torchvision.models._api.WeightsEnum,
+        "get_state_dict",
+        lambda self, *args, **kwargs: reference.state_dict(),
+    )
+    embedder = make_embedder("inception_v3", weights="imagenet", device="cpu")
+    assert embedder.network_.transform_input is True
+    assert make_embedder("inception_v3", device="cpu").network_.transform_input is False
 
 
 def test_imagenet_offline_gives_a_clear_message(monkeypatch, tmp_path: Path) -> None:
@@ -98,7 +121,10 @@ def test_imagenet_offline_gives_a_clear_message(monkeypatch, tmp_path: Path) -> 
     def offline(*args, **kwargs):
         raise URLError("no network")
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    import torchvision.models._api
+
+    # torchvision binds the download function at import time, so patch it where it is used.
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", offline)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(EmbedderError, match="ImageNet weights are not in torchvision's cache"):
         make_embedder("resnet18", weights="imagenet", device="cpu")
@@ -112,3 +138,13 @@ def test_streaming_extraction_matches_in_memory_and_keeps_order(tmp_path: Path) 
     with_workers = embed_paths(paths, embedder, batch_size=5, workers=2, progress=False)
     np.testing.assert_array_equal(streamed, embedder(images))
     np.testing.assert_array_equal(with_workers, streamed)
+
+
+@pytest.mark.parametrize("name", sorted(CNN_BACKBONES))
+def test_every_backbone_gives_pooled_features_of_its_documented_width(name) -> None:
+    embedder = make_embedder(name, seed=0, device="cpu")
+    images = np.stack([gray(40, 1), gray(40, 2)])
+    features = embedder(images)
+    assert features.shape == (2, CNN_BACKBONES[name][2])
+    assert np.isfinite(features).all()
+    assert embedder.size_ == (299 if name == "inception_v3" else 224)

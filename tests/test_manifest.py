@@ -30,14 +30,14 @@ def test_manifest_has_one_row_per_image_with_roles_and_labels(layout) -> None:
     root, spec = layout
     manifest = build(root, spec)
     assert list(manifest.columns) == COLUMNS
-    assert len(manifest) == 5 * 3 + 2 * 2 + 4
+    assert len(manifest) == 5 * 3 + 3 * 2 + 4
     used = manifest[(manifest.task == "task1") & (manifest.role == "used")]
     assert sorted(used.image_id) == ["used_0001", "used_0002", "used_0003"]
     assert set(used.label) == {"used"} and set(used.split) == {"dev"}
     test_real = manifest[manifest.role == "real_unknown"]
     assert set(test_real.split) == {"test"} and test_real.label.isna().all()
     train2 = manifest[(manifest.task == "task2") & (manifest.split == "train")]
-    assert sorted(train2.label.unique()) == ["model_1", "model_2"]
+    assert sorted(train2.label.unique()) == ["model_1", "model_2", "model_3"]
     assert manifest[(manifest.task == "task2") & (manifest.split == "test")].label.isna().all()
     assert (manifest.width == 16).all() and (manifest.height == 16).all()
     assert manifest.sha256.str.len().eq(64).all()
@@ -93,11 +93,11 @@ def test_empty_role_folder_raises_naming_folder_and_key(layout) -> None:
 
 def test_missing_folder_raises_naming_config_key_and_path(layout) -> None:
     root, spec = layout
-    spec["task2"]["train"]["model_3"] = "model_3"
+    spec["task2"]["train"]["model_9"] = "model_9"
     with pytest.raises(DatasetConfigError) as error:
         build(root, spec)
-    assert "datasets.clef.task2.train.model_3" in str(error.value)
-    assert "clef/task2/model_3 does not exist" in str(error.value)
+    assert "datasets.clef.task2.train.model_9" in str(error.value)
+    assert "clef/task2/model_9 does not exist" in str(error.value)
 
 
 def test_missing_required_role_names_the_group_key(tmp_path: Path) -> None:

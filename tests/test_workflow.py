@@ -114,6 +114,7 @@ def test_image_added_to_a_label_subfolder_reruns_the_manifest(tmp_path: Path) ->
 
     write_folder(tmp_path / "t2" / "generated" / "gen_a", "a", 2)
     write_folder(tmp_path / "t2" / "generated" / "gen_b", "b", 2, seed=5)
+    write_folder(tmp_path / "t2" / "generated" / "gen_c", "c", 2, seed=7)
     write_folder(tmp_path / "t2" / "generated_unknown", "u", 2, seed=20)
     spec = {
         "image_size": 16,

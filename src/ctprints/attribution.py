@@ -38,7 +38,14 @@ def new_labels(known: Sequence[str], count: int, new_label: str | None = None) -
     if count <= 0:
         return []
     if new_label:
-        return [new_label] if count == 1 else [f"{new_label}_{i}" for i in range(1, count + 1)]
+        names = [new_label] if count == 1 else [f"{new_label}_{i}" for i in range(1, count + 1)]
+        clash = sorted(set(names) & set(known))
+        if clash:
+            raise AttributionError(
+                f"new_label {new_label!r} gives {', '.join(clash)}, which is already a training "
+                "label; choose a name no training folder uses"
+            )
+        return names
     matches = [re.fullmatch(r"(.*?)(\d+)", label) for label in known]
     prefixes = {m.group(1) for m in matches if m}
     if matches and all(matches) and len(prefixes) == 1:
@@ -206,7 +213,9 @@ class OpenSetAttribution:
         candidates = np.unique(np.concatenate([seen, unseen]))
         accuracy = [((seen <= t).mean() + (unseen > t).mean()) / 2 for t in candidates]
         best = int(np.argmax(accuracy))
-        self.threshold_ = float(candidates[best])
+        # Halfway to the next observed distance, rather than exactly at the largest seen one.
+        upper = candidates[best + 1] if best + 1 < len(candidates) else candidates[best]
+        self.threshold_ = float((candidates[best] + upper) / 2)
         self.validation_balanced_accuracy_ = float(accuracy[best])
         self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
         reference = self.reducer_.fit_transform(X[train])
@@ -274,8 +283,10 @@ def tsne_coordinates(
     from openTSNE import TSNE
 
     X = np.asarray(X, dtype=np.float64)
+    if len(X) < 10:
+        raise AttributionError(f"t-SNE needs at least 10 images; got {len(X)}")
     Z = _reducer(pca, *X.shape, seed).fit_transform(X)
-    perplexity = float(min(perplexity, max(2.0, (len(Z) - 1) / 3)))
+    perplexity = float(min(perplexity, (len(Z) - 1) / 3))
     embedding = TSNE(
         perplexity=perplexity,
         n_iter=n_iter,

@@ -327,6 +327,19 @@ def train_generator(
     return model, samples
 
 
+def load_benchmark(
+    real_path: str | Path, sample_paths: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+    """Read the rendered patients and each generator's samples (named by their folder)."""
+    with np.load(real_path) as archive:
+        real = {key: archive[key] for key in archive.files}
+    samples = {}
+    for path in sample_paths:
+        with np.load(path) as archive:
+            samples[Path(path).parent.name] = {key: archive[key] for key in archive.files}
+    return real, samples
+
+
 # ----------------------------------------------------------------------------- layout
 
 

@@ -17,6 +17,7 @@ Every embedder maps a batch of (B, H, W) uint8 images to a (B, D) float32 array.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -178,6 +179,9 @@ def load_weights(model, name: str, weights: str) -> None:
             ) from None
         if name == "inception_v3":
             state = {k: v for k, v in state.items() if not k.startswith("AuxLogits.")}
+            # torchvision's pretrained Inception expects its own input scaling, which it switches
+            # on only when it builds the model with weights; a bare model must be told.
+            model.transform_input = True
         model.load_state_dict(state)
         return
     check_state_dict(name, weights, model)
@@ -191,13 +195,18 @@ def check_state_dict(name: str, path: str, model=None):
     """
     import torch
 
+    choices = "weights are none, imagenet or the path of a state-dict file"
     if not os.path.isfile(path):
-        raise EmbedderError(f"{name}: weights file {path} does not exist")
+        raise EmbedderError(f"{name}: weights file {path} does not exist ({choices})")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - pickle, zip and torch errors alike
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise EmbedderError(
-            f"{name}: weights file {path} is not a readable state dict ({error})"
+            f"{name}: weights file {path} is not a readable state dict "
+            f"({type(error).__name__}: {first_line})"
         ) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
@@ -251,6 +260,9 @@ class CNNEmbedder:
         from torch import nn
 
         torch.manual_seed(self.seed)
+        # Same inputs, same features: no autotuned (possibly non-deterministic) cuDNN kernels.
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
         model = _bare_backbone(self.name)
         load_weights(model, self.name, self.weights)
         if self.name.startswith("resnet") or self.name == "inception_v3":

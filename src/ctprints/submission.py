@@ -43,6 +43,11 @@ def validate_rows(rows, path: str, task: int, expected_ids: Iterable[str] | None
     for number, (image_id, label) in enumerate(rows, start=1):
         if not image_id or not label:
             raise RunFileError(f"{path}:{number}: empty image ID or label")
+        if any(char in token for token in (image_id, label) for char in ',"\r\n'):
+            raise RunFileError(
+                f"{path}:{number}: {image_id!r},{label!r} holds a comma, quote or line break, "
+                "which the run-file format cannot carry"
+            )
         if image_id.lower().endswith((".png", ".jpg")):
             raise RunFileError(f"{path}:{number}: image ID {image_id!r} has a file extension")
         if image_id in seen:

@@ -238,6 +238,18 @@ def _checked_task2_datasets():
                 f"{key}: {declared} is smaller than the {len(labels)} training folders "
                 f"({', '.join(labels)})"
             )
+        if "openset" in METHODS and len(labels) < 3:
+            raise WorkflowError(
+                f"config error: task2.methods: openset needs at least 3 training generators "
+                f"for its leave-one-generator-out threshold; datasets.{name} has "
+                f"{len(labels)} ({', '.join(labels)}). Remove openset from task2.methods."
+            )
+        chosen = spec["task2"].get("new_label")
+        if chosen and chosen in labels:
+            raise WorkflowError(
+                f"config error: datasets.{name}.task2.new_label: {chosen!r} is already a "
+                "training label"
+            )
         names.append(name)
     return names
 

@@ -18,9 +18,10 @@ rule embed_fingerprint:
     resources:
         mem_mb=4000,
         runtime=60,
+        # Batch size changes memory and speed, not results, so it is a resource (no rerun).
+        batch_size=lookup(dpath="embed/batch_size", within=config),
     params:
         weights="none",
-        batch_size=lookup(dpath="embed/batch_size", within=config),
         device="cpu",
         seed=lookup(dpath="seed", within=config),
     script:
@@ -34,8 +35,8 @@ use rule embed_fingerprint as embed_cnn with:
         mem_mb=8000,
         runtime=120,
         gpu=1,
+        batch_size=lookup(dpath="embed/batch_size", within=config),
     params:
         weights=embedder_weights,
-        batch_size=lookup(dpath="embed/batch_size", within=config),
         device=lookup(dpath="embed/device", within=config),
         seed=lookup(dpath="seed", within=config),

@@ -27,7 +27,7 @@ rows["label"] = method.labels_
 rows[["key", "image_id", "split", "cluster", "label"]].to_csv(
     snakemake.output.clusters, index=False
 )
-log.info("cluster names: %s", method.mapping_)
+log.info("cluster names: %s", {int(k): str(v) for k, v in method.mapping_.items()})
 for name in ("threshold_", "validation_balanced_accuracy_"):
     if hasattr(method, name):
         log.info("%s = %.4f", name, getattr(method, name))

@@ -8,19 +8,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-from ctprints.demo import Plan, write_layout  # noqa: E402
+from ctprints.demo import Plan, load_benchmark, write_layout  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
 plan = Plan.from_dict(snakemake.params.plan)
-with np.load(snakemake.input.real) as archive:
-    real = {key: archive[key] for key in archive.files}
-samples = {}
-for path in snakemake.input.samples:
-    with np.load(path) as archive:
-        samples[Path(path).parent.name] = {key: archive[key] for key in archive.files}
+real, samples = load_benchmark(snakemake.input.real, snakemake.input.samples)
 root = Path(snakemake.output.task1).parent
 write_layout(plan, real, samples, root, Path(snakemake.output.truth[0]).parent)
 counts = {str(p.relative_to(root)): len(list(p.glob("*.png"))) for p in sorted(root.rglob("*"))}

@@ -6,24 +6,20 @@ import sys
 # import the library from this checkout.
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from ctprints.demo import Plan  # noqa: E402
+from ctprints.demo import Plan, load_benchmark  # noqa: E402
 from ctprints.plots import contact_sheet  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
 plan = Plan.from_dict(snakemake.params.plan)
-with np.load(snakemake.input.real) as archive:
-    images, patients = archive["images"], archive["patient"]
+real, samples = load_benchmark(snakemake.input.real, snakemake.input.samples)
 # One slice from each of eight patients, so the row shows how patients differ.
-first = np.unique(patients, return_index=True)[1][:8]
-rows = {"real (phantom)": images[np.sort(first)]}
-for path in snakemake.input.samples:
-    name = Path(path).parent.name
-    with np.load(path) as archive:
-        rows[f"{name}\n{plan.instances[name].family}"] = archive["test"][:8]
+first = np.unique(real["patient"], return_index=True)[1][:8]
+rows = {"real (phantom)": real["images"][np.sort(first)]}
+for name, drawn in samples.items():
+    rows[f"{name}\n{plan.instances[name].family}"] = drawn["test"][:8]
 contact_sheet(rows, snakemake.output.sheet)
 log.info("contact sheet with %d rows", len(rows))

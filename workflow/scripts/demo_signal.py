@@ -6,22 +6,15 @@ import sys
 # import the library from this checkout.
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
-from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ctprints.demo import Plan, signal_report  # noqa: E402
+from ctprints.demo import Plan, load_benchmark, signal_report  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
 plan = Plan.from_dict(snakemake.params.plan)
-with np.load(snakemake.input.real) as archive:
-    real = {key: archive[key] for key in archive.files}
-samples = {}
-for path in snakemake.input.samples:
-    with np.load(path) as archive:
-        samples[Path(path).parent.name] = {key: archive[key] for key in archive.files}
+real, samples = load_benchmark(snakemake.input.real, snakemake.input.samples)
 table = pd.DataFrame(signal_report(plan, real, samples))
 table.to_csv(snakemake.output.table, sep="\t", index=False, float_format="%.4f")
 log.info("signal report:\n%s", table.to_string(index=False))

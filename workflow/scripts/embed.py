@@ -7,12 +7,14 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 import pandas as pd  # noqa: E402
+import torch  # noqa: E402
 
 from ctprints.embed import embed_manifest  # noqa: E402
 from ctprints.io import atomic_output  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
 manifest = pd.read_parquet(snakemake.input.manifest)
 frame = embed_manifest(
     manifest,
@@ -20,7 +22,7 @@ frame = embed_manifest(
     weights=snakemake.params.weights,
     seed=snakemake.params.seed,
     device=snakemake.params.device,
-    batch_size=snakemake.params.batch_size,
+    batch_size=snakemake.resources.batch_size,
     workers=snakemake.threads,
 )
 with atomic_output(snakemake.output.embeddings) as temporary:

@@ -9,6 +9,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 import pandas as pd  # noqa: E402
 
 from ctprints.attribution import task2_rows, tsne_coordinates  # noqa: E402
+from ctprints.io import atomic_output  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
@@ -24,5 +25,6 @@ coordinates = tsne_coordinates(
     threads=snakemake.threads,
 )
 rows["tsne_1"], rows["tsne_2"] = coordinates[:, 0], coordinates[:, 1]
-rows.to_parquet(snakemake.output.coordinates, index=False)
+with atomic_output(snakemake.output.coordinates) as temporary:
+    rows.to_parquet(temporary, index=False)
 log.info("t-SNE of %d images (%d features)", len(rows), X.shape[1])
