@@ -66,6 +66,19 @@ def _channels(base: int, stages: int, level: int) -> int:
     return min(256, base * 2 ** (stages - level))
 
 
+def _downsampler(image_size: int, base: int, block) -> tuple[nn.Sequential, int]:
+    """Stride-2 stages from the image down to 4x4; ``block(c_in, c_out)`` gives each stage's
+    layers. Returns the stages and the channel count at 4x4."""
+    stages = _stages(image_size)
+    layers: list[nn.Module] = []
+    in_channels = 1
+    for level in range(stages, 0, -1):
+        out_channels = _channels(base, stages, level - 1)
+        layers += block(in_channels, out_channels)
+        in_channels = out_channels
+    return nn.Sequential(*layers), in_channels
+
+
 class GenerativeModel:
     """Shared training loop, sampling and persistence; subclasses define the networks."""
 
@@ -190,18 +203,12 @@ class _Discriminator(nn.Module):
 
     def __init__(self, image_size: int, base: int):
         super().__init__()
-        stages = _stages(image_size)
-        layers: list[nn.Module] = []
-        in_channels = 1
-        for level in range(stages, 0, -1):
-            out_channels = _channels(base, stages, level - 1)
-            layers += [
-                nn.utils.spectral_norm(nn.Conv2d(in_channels, out_channels, 4, 2, 1)),
-                nn.LeakyReLU(0.2),
-            ]
-            in_channels = out_channels
-        self.features = nn.Sequential(*layers)
-        self.head = nn.utils.spectral_norm(nn.Linear(in_channels * 16, 1))
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.utils.spectral_norm(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2)]
+
+        self.features, width = _downsampler(image_size, base, block)
+        self.head = nn.utils.spectral_norm(nn.Linear(width * 16, 1))
 
     def forward(self, x):
         return self.head(self.features(x).flatten(1))
@@ -296,16 +303,12 @@ class ResizeGAN(_GAN):
 class _Encoder(nn.Module):
     def __init__(self, image_size: int, base: int, latent: int):
         super().__init__()
-        stages = _stages(image_size)
-        layers: list[nn.Module] = []
-        in_channels = 1
-        for level in range(stages, 0, -1):
-            out_channels = _channels(base, stages, level - 1)
-            layers += [nn.Conv2d(in_channels, out_channels, 4, 2, 1), nn.GroupNorm(8, out_channels)]
-            layers.append(nn.LeakyReLU(0.2))
-            in_channels = out_channels
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(in_channels * 16, 2 * latent)
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.GroupNorm(8, c_out), nn.LeakyReLU(0.2)]
+
+        self.features, width = _downsampler(image_size, base, block)
+        self.head = nn.Linear(width * 16, 2 * latent)
 
     def forward(self, x):
         return self.head(self.features(x).flatten(1)).chunk(2, dim=1)
