@@ -50,6 +50,11 @@ class Source:
     subfolders: bool = False
 
 
+def label_subfolders(folder: str | os.PathLike) -> list[Path]:
+    """The visible subfolders of a 2025-style ``<role>/<label>/`` folder, sorted; one per label."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def available_presets() -> list[str]:
     """Names of the shipped presets (``generic``, ``imageclef2023``, ``imageclef2025``)."""
     folder = resources.files("ctprints") / "presets"

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ctprints.embed import pixel_features, radial_spectrum
 from ctprints.io import write_png
 from ctprints.phantom import WINDOWS, render_patient, sample_anatomy
 
@@ -458,37 +459,12 @@ def write_layout(
 # ----------------------------------------------------------------------------- evidence
 
 
-def _pooled(images: np.ndarray, side: int = 16) -> np.ndarray:
-    """(N, H, W) uint8 -> (N, side*side) float32 block means in [0, 1]."""
-    n, height, width = images.shape
-    factor = height // side
-    blocks = images[:, : side * factor, : side * factor].astype(np.float32) / 255.0
-    return blocks.reshape(n, side, factor, side, factor).mean(axis=(2, 4)).reshape(n, -1)
-
-
 def _nearest_distance(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
     """Euclidean distance from each query row to its nearest reference row."""
     squared = (
         (queries**2).sum(1)[:, None] + (references**2).sum(1)[None] - 2 * queries @ references.T
     )
     return np.sqrt(np.maximum(squared.min(axis=1), 0))
-
-
-def radial_spectrum(images: np.ndarray, bins: int = 24) -> np.ndarray:
-    """Azimuthally averaged log power spectrum of each image: (N, bins) float64."""
-    pixels = images.astype(np.float64) / 255.0
-    pixels -= pixels.mean(axis=(1, 2), keepdims=True)
-    power = np.abs(np.fft.fftshift(np.fft.fft2(pixels), axes=(1, 2))) ** 2
-    size = images.shape[1]
-    yy, xx = np.indices(images.shape[1:]) - size // 2
-    radius = np.sqrt(xx**2 + yy**2) / (size / 2)
-    index = np.minimum((radius * bins).astype(int), bins - 1)
-    index = np.where(radius <= 1, index, bins)  # corners beyond Nyquist are dropped
-    counts = np.bincount(index.ravel(), minlength=bins + 1)[:bins]
-    spectra = np.stack(
-        [np.bincount(index.ravel(), p.ravel(), minlength=bins + 1)[:bins] for p in power]
-    )
-    return np.log(spectra / counts + 1e-12)
 
 
 def signal_report(
@@ -515,8 +491,8 @@ def signal_report(
     patients = np.unique(real["patient"])
     half = set(rng.permutation(patients)[: len(patients) // 2])
     in_half = np.array([p in half for p in real["patient"]])
-    reference = _pooled(real["images"][in_half])
-    other = _pooled(real["images"][~in_half])
+    reference = pixel_features(real["images"][in_half])
+    other = pixel_features(real["images"][~in_half])
     baseline = float(_nearest_distance(other, reference).mean())
     rows.append(
         dict(check="realism", subject="real (other half)", value=1.0, detail=f"{baseline:.4f}")
@@ -525,7 +501,7 @@ def signal_report(
         real["images"].mean(), real["images"].std(), (len(other), *real["images"].shape[1:])
     )
     noise = np.clip(noise, 0, 255).astype(np.uint8)
-    noise_distance = float(_nearest_distance(_pooled(noise), reference).mean())
+    noise_distance = float(_nearest_distance(pixel_features(noise), reference).mean())
     rows.append(
         dict(
             check="realism",
@@ -536,7 +512,7 @@ def signal_report(
     )
     for name, drawn in samples.items():
         generated = np.concatenate(list(drawn.values()))
-        distance = float(_nearest_distance(_pooled(generated), reference).mean())
+        distance = float(_nearest_distance(pixel_features(generated), reference).mean())
         rows.append(
             dict(
                 check="realism",
@@ -548,7 +524,7 @@ def signal_report(
     spectra, labels = [], []
     for label in plan.task2_labels:
         drawn = np.concatenate(list(samples[f"task2_{label}"].values()))
-        spectra.append(radial_spectrum(drawn))
+        spectra.append(radial_spectrum(drawn, bins=24))
         labels += [label] * len(drawn)
     folds = min(5, min(np.unique(labels, return_counts=True)[1]))
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
@@ -569,7 +545,7 @@ def signal_report(
     )
     for group in plan.task1_groups:
         drawn = samples[f"task1_{group}"]
-        generated = _pooled(np.concatenate(list(drawn.values())))
+        generated = pixel_features(np.concatenate(list(drawn.values())))
         members = {
             p: r == "used"
             for p, (t, g, r, _) in plan.assignment.items()
@@ -577,7 +553,7 @@ def signal_report(
         }
         mask = np.isin(real["patient"], list(members))
         labels = np.array([members[p] for p in real["patient"][mask]])
-        score = -_nearest_distance(_pooled(real["images"][mask]), generated)
+        score = -_nearest_distance(pixel_features(real["images"][mask]), generated)
         auc = float(roc_auc_score(labels, score))
         rows.append(
             dict(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ctprints.datasets import Source
+from ctprints.datasets import Source, label_subfolders
 from ctprints.io import ImageError, atomic_output, inspect_image, scan_folder
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,7 @@ def _expand(sources: Iterable[Source]) -> tuple[list[_Entry], dict[str, int]]:
     for source in sources:
         if source.subfolders:
             parent = Path(source.folder)
-            labels = sorted(
-                p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")
-            )
+            labels = label_subfolders(parent)
             if not labels:
                 raise ManifestError(f"{parent}: no label subfolders ({source.key})")
             folders = [(folder, folder.name) for folder in labels]

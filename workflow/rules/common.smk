@@ -2,13 +2,13 @@
 # wrong folder or demo setting stops the run before any job starts.
 import re
 from dataclasses import asdict
-from pathlib import Path
 
 from ctprints.datasets import (
     DatasetConfigError,
     check_paths_exist,
     dataset_sources,
     folder_fingerprint,
+    label_subfolders,
 )
 from ctprints.demo import DemoConfigError, plan_demo
 from ctprints.demo import dataset_spec as demo_dataset_spec
@@ -55,8 +55,11 @@ def _effective_dataset(name):
 
 
 def _checked_datasets():
-    """The datasets to run, resolved, with every folder of those not built here checked."""
-    datasets = {}
+    """The datasets to run, resolved, with every folder of those not built here checked.
+
+    Returns the dataset configs and, per dataset, its image sources (resolved once, here).
+    """
+    datasets, sources = {}, {}
     for name in config["run_datasets"]:
         if name not in config["datasets"]:
             raise WorkflowError(
@@ -66,16 +69,16 @@ def _checked_datasets():
         spec = _effective_dataset(name)
         try:
             if spec["builder"] is None:
-                check_paths_exist(name, spec)
+                sources[name] = check_paths_exist(name, spec)
             else:
-                dataset_sources(name, spec)
+                sources[name] = dataset_sources(name, spec)
         except DatasetConfigError as error:
             raise WorkflowError(f"config error: {error}") from None
         datasets[name] = spec
-    return datasets
+    return datasets, sources
 
 
-DATASETS = _checked_datasets()
+DATASETS, SOURCES = _checked_datasets()
 RUN_DATASETS = list(DATASETS)
 
 
@@ -91,8 +94,7 @@ wildcard_constraints:
 
 def manifest_sources(wildcards):
     """The image sources of a dataset as plain dicts, so that only folder changes rerun it."""
-    spec = DATASETS[wildcards.dataset]
-    return [asdict(source) for source in dataset_sources(wildcards.dataset, spec)]
+    return [asdict(source) for source in SOURCES[wildcards.dataset]]
 
 
 def dataset_image_size(wildcards):
@@ -101,10 +103,9 @@ def dataset_image_size(wildcards):
 
 def folder_contents(wildcards):
     """Digest of the image folders' listings, so an overwritten or added image reruns the manifest."""
-    spec = DATASETS[wildcards.dataset]
-    if spec["builder"] is not None:
+    if DATASETS[wildcards.dataset]["builder"] is not None:
         return "built by the workflow"
-    return folder_fingerprint(dataset_sources(wildcards.dataset, spec))
+    return folder_fingerprint(SOURCES[wildcards.dataset])
 
 
 def dataset_folders(wildcards):
@@ -112,12 +113,9 @@ def dataset_folders(wildcards):
 
     Never the demo's ground truth: no analysis rule may read it.
     """
-    spec = DATASETS[wildcards.dataset]
-    if spec["builder"] == "demo":
+    if DATASETS[wildcards.dataset]["builder"] == "demo":
         return [rules.demo_benchmark.output.task1, rules.demo_benchmark.output.task2]
-    return sorted(
-        {source.folder for source in dataset_sources(wildcards.dataset, spec)}
-    )
+    return sorted({source.folder for source in SOURCES[wildcards.dataset]})
 
 
 def demo_instance(wildcards):
@@ -148,6 +146,7 @@ from ctprints.embed import (
     FINGERPRINTS,
     EmbedderError,
     available_embedders,
+    check_state_dict,
 )
 
 
@@ -167,8 +166,6 @@ def _checked_embedders():
                 f"({', '.join(CNN_BACKBONES)})"
             )
         if weights not in ("none", "imagenet"):
-            from ctprints.embed import check_state_dict
-
             try:
                 check_state_dict(name, weights)
             except EmbedderError as error:
@@ -213,7 +210,7 @@ def _checked_task2_datasets():
         if not spec.get("task2"):
             continue
         labels = []
-        for source in dataset_sources(name, spec):
+        for source in SOURCES[name]:
             if (
                 source.task != "task2"
                 or source.split != "train"
@@ -221,9 +218,7 @@ def _checked_task2_datasets():
             ):
                 continue
             if source.subfolders:
-                labels += sorted(
-                    p.name for p in Path(source.folder).iterdir() if p.is_dir()
-                )
+                labels += [folder.name for folder in label_subfolders(source.folder)]
             else:
                 labels.append(source.label)
         declared = spec["task2"].get("n_generators")
