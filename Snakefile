@@ -28,6 +28,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/task2_cluster.smk"
+include: "workflow/rules/task2_train.smk"
 include: "workflow/rules/evaluate.smk"
 
 
@@ -57,12 +58,26 @@ rule submission_task2:
 rule evaluate:
     input:
         expand(rules.evaluate_task2.output.table, dataset=evaluated_datasets()),
-        expand(
-            rules.confusion_task2.output.figure,
-            dataset=evaluated_datasets(),
-            method=METHODS,
-            embedder=EMBEDDERS,
-        ),
+        [
+            expand(
+                rules.confusion_task2.output.figure, dataset=name, run=task2_runs(name)
+            )
+            for name in evaluated_datasets()
+        ],
+
+
+rule submission_task2_networks:
+    input:
+        [
+            expand(
+                rules.run_file_network.output.run,
+                dataset=name,
+                network=NETWORKS,
+                size=train_size(name),
+                round=ROUNDS,
+            )
+            for name in TASK2_DATASETS
+        ],
 
 
 rule all:
@@ -70,6 +85,7 @@ rule all:
     input:
         rules.manifests.input,
         rules.submission_task2.input,
+        rules.submission_task2_networks.input,
         rules.evaluate.input,
         expand(
             rules.tsne_plot.output.figure, dataset=TASK2_DATASETS, embedder=EMBEDDERS

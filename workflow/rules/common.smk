@@ -245,10 +245,12 @@ def _checked_task2_datasets():
                 f"config error: datasets.{name}.task2.new_label: {chosen!r} is already a "
                 "training label"
             )
+        TASK2_LABELS[name] = labels
         names.append(name)
     return names
 
 
+TASK2_LABELS = {}  # dataset -> labels of its training folders
 TASK2_DATASETS = _checked_task2_datasets()
 
 
@@ -298,3 +300,168 @@ def evaluated_datasets():
 def task2_run_name():
     run = config["task2"]["run"]
     return f"{run['method']}_{run['embedder']}"
+
+
+# ----------------------------------------------------------------------------- task 2 networks
+
+from ctprints.attribution import new_labels
+from ctprints.io import FolderError, scan_folder
+from ctprints.train import TrainError, check_size, default_size, pseudo_count
+
+TRAIN = config["task2"]["train"]
+ARCHS = list(TRAIN["archs"])
+PSEUDO = TRAIN["pseudo"]["source"]
+# Round 1 exists only when pseudo-labels give it an extra class to learn.
+ROUNDS = ["round0"] if PSEUDO == "none" else ["round0", "round1"]
+NETWORKS = ARCHS + ["ensemble"]
+
+
+def _task2_test_size(name):
+    """Images in a dataset's task 2 test folder(s): planned for the demo, counted otherwise."""
+    if DATASETS[name]["builder"] == "demo":
+        return DEMO_PLAN.task2_test_count()
+    count = 0
+    for source in SOURCES[name]:
+        if source.task == "task2" and source.split == "test":
+            try:
+                count += len(scan_folder(source.folder).images)
+            except FolderError as error:
+                raise WorkflowError(f"config error: {source.key}: {error}") from None
+    return count
+
+
+def _checked_training():
+    """Per task 2 dataset: the network input size and, with pseudo-labels on, how many."""
+    for name, weights in TRAIN["weights"].items():
+        if name not in ARCHS:
+            raise WorkflowError(
+                f"config error: task2.train.weights.{name}: not among task2.train.archs "
+                f"({', '.join(ARCHS)})"
+            )
+        if weights not in ("none", "imagenet"):
+            try:
+                check_state_dict(name, weights)
+            except EmbedderError as error:
+                raise WorkflowError(
+                    f"config error: task2.train.weights.{error}"
+                ) from None
+    sizes, counts = {}, {}
+    for name in TASK2_DATASETS:
+        image_size = DATASETS[name]["image_size"]
+        if TRAIN["size"] is not None:
+            try:
+                sizes[name] = check_size(TRAIN["size"])
+            except TrainError as error:
+                raise WorkflowError(f"config error: {error}") from None
+        elif image_size is None:
+            raise WorkflowError(
+                "config error: task2.train.size: null trains at the image size, but "
+                f"datasets.{name}.image_size is null too; set one of them"
+            )
+        else:
+            sizes[name] = default_size(image_size)
+        if PSEUDO == "none":
+            continue
+        unseen = n_generators_of(name) - len(TASK2_LABELS[name])
+        if unseen < 1 or (PSEUDO == "weakest" and unseen > 1):
+            raise WorkflowError(
+                f"config error: task2.train.pseudo.source: {PSEUDO} labels one unseen generator, "
+                f"but datasets.{name} has {unseen} (n_generators "
+                f"{n_generators_of(name)}, {len(TASK2_LABELS[name])} training folders)"
+                + ("; use source: openset" if unseen > 1 else "; use source: none")
+            )
+        if PSEUDO == "weakest":
+            try:
+                counts[name] = pseudo_count(
+                    TRAIN["pseudo"]["n"],
+                    TRAIN["pseudo"]["fraction"],
+                    _task2_test_size(name),
+                    "task2.train.pseudo",
+                )
+            except TrainError as error:
+                raise WorkflowError(f"config error: datasets.{name}: {error}") from None
+    return sizes, counts
+
+
+def n_generators_of(name):
+    return DATASETS[name]["task2"]["n_generators"]
+
+
+TRAIN_SIZES, PSEUDO_COUNTS = _checked_training()
+
+
+wildcard_constraints:
+    arch=one_of(ARCHS),
+    network=one_of(NETWORKS),
+    round=one_of(ROUNDS),
+    size=one_of(sorted({str(size) for size in TRAIN_SIZES.values()})),
+
+
+def train_size(dataset):
+    return TRAIN_SIZES[dataset]
+
+
+def arch_weights(wildcards):
+    return TRAIN["weights"].get(wildcards.arch, "none")
+
+
+def pseudo_input(wildcards):
+    """Round 0's predictions (weakest) or part 1's submitted run's clusters (openset)."""
+    if PSEUDO == "openset":
+        run = config["task2"]["run"]
+        clusters = "results/{dataset}/task2/clusters/{method}/{embedder}.csv"
+        return {"clusters": clusters.format(dataset=wildcards.dataset, **run)}
+    return {"predictions": rules.train_round0.output.predictions.format(**wildcards)}
+
+
+def pseudo_count_of(wildcards):
+    """How many images the weakest source labels; None for openset (so n changes nothing)."""
+    return PSEUDO_COUNTS.get(wildcards.dataset)
+
+
+def pseudo_label(wildcards):
+    """The name of the unseen generator (DATA.md: model_<k> continuing, or new_label)."""
+    name = wildcards.dataset
+    return new_labels(TASK2_LABELS[name], 1, new_label(wildcards))[0]
+
+
+def known_labels(wildcards):
+    return TASK2_LABELS[wildcards.dataset]
+
+
+def network_runs(dataset):
+    """Run names of the network path: every architecture and the ensemble, every round."""
+    size = TRAIN_SIZES[dataset]
+    return [f"{network}_{size}_{round_}" for round_ in ROUNDS for network in NETWORKS]
+
+
+def task2_runs(dataset):
+    """Every task 2 run of a dataset: run name -> (method, features) for the evaluation table."""
+    runs = {
+        f"{method}_{embedder}": {"method": method, "features": embedder}
+        for method in METHODS
+        for embedder in EMBEDDERS
+    }
+    size = TRAIN_SIZES[dataset]
+    for round_ in ROUNDS:
+        for network in NETWORKS:
+            runs[f"{network}_{size}_{round_}"] = {
+                "method": f"cnn_{round_}",
+                "features": f"{network}_{size}",
+            }
+    return runs
+
+
+def task2_run_files(wildcards):
+    return [
+        f"results/{wildcards.dataset}/submissions/task2/{run}.csv"
+        for run in task2_runs(wildcards.dataset)
+    ]
+
+
+def task2_run_table(wildcards):
+    return [{"run": run, **info} for run, info in task2_runs(wildcards.dataset).items()]
+
+
+wildcard_constraints:
+    run=one_of(sorted({run for name in TASK2_DATASETS for run in task2_runs(name)})),

@@ -4,12 +4,7 @@
 rule evaluate_task2:
     input:
         truth=task2_truth,
-        clusters=expand(
-            rules.cluster.output.clusters,
-            method=METHODS,
-            embedder=EMBEDDERS,
-            allow_missing=True,
-        ),
+        runs=task2_run_files,
     output:
         table=report(
             "results/{dataset}/evaluation/task2.tsv",
@@ -27,8 +22,7 @@ rule evaluate_task2:
         mem_mb=2000,
         runtime=10,
     params:
-        methods=METHODS,
-        embedders=EMBEDDERS,
+        runs=task2_run_table,
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/evaluate_task2.py"
@@ -37,21 +31,17 @@ rule evaluate_task2:
 rule confusion_task2:
     input:
         truth=task2_truth,
-        clusters=rules.cluster.output.clusters,
+        run="results/{dataset}/submissions/task2/{run}.csv",
     output:
         figure=report(
-            "results/{dataset}/evaluation/confusion/task2_{method}_{embedder}.png",
+            "results/{dataset}/evaluation/confusion/task2_{run}.png",
             caption="../report/confusion_task2.rst",
             category="Task 2 attribution",
             subcategory="Confusion matrices",
-            labels={
-                "dataset": "{dataset}",
-                "method": "{method}",
-                "embedder": "{embedder}",
-            },
+            labels={"dataset": "{dataset}", "run": "{run}"},
         ),
     log:
-        "logs/confusion_task2/{dataset}_{method}_{embedder}.log",
+        "logs/confusion_task2/{dataset}_{run}.log",
     conda:
         "../../envs/torch.yaml"
     threads: 1

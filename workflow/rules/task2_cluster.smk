@@ -103,7 +103,7 @@ rule cluster:
 
 rule run_file_task2:
     input:
-        clusters=rules.cluster.output.clusters,
+        labels=rules.cluster.output.clusters,
     output:
         run="results/{dataset}/submissions/task2/{method}_{embedder}.csv",
     log:

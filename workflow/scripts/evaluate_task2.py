@@ -1,4 +1,4 @@
-"""Rule evaluate_task2: score every embedder x method against the task 2 ground truth."""
+"""Rule evaluate_task2: score every task 2 run file (part 1's clusters, part 2's networks)."""
 
 import sys
 
@@ -13,21 +13,16 @@ from ctprints.runlog import configure  # noqa: E402
 from ctprints.submission import read_run  # noqa: E402
 
 log = configure(snakemake.log[0])
-truth = None
+truth = read_run(snakemake.input.truth, task=2)
+ids = sorted(truth)
 rows = []
-paths = iter(snakemake.input.clusters)
-for method in snakemake.params.methods:
-    for embedder in snakemake.params.embedders:
-        clusters = pd.read_csv(next(paths), dtype={"image_id": str, "label": str})
-        test = clusters[clusters.split == "test"]
-        if truth is None:  # the truth must name exactly the test images
-            truth = read_run(snakemake.input.truth, task=2, expected_ids=test.image_id)
-        predicted = dict(zip(test.image_id, test.label, strict=True))
-        ids = sorted(truth)
-        scores = task2_scores(
-            [truth[i] for i in ids], [predicted[i] for i in ids], seed=snakemake.params.seed
-        )
-        rows.append({"method": method, "embedder": embedder, **scores})
+for info, path in zip(snakemake.params.runs, snakemake.input.runs, strict=True):
+    # The run file must name exactly the images the truth names, once each.
+    predicted = read_run(path, task=2, expected_ids=ids)
+    scores = task2_scores(
+        [truth[i] for i in ids], [predicted[i] for i in ids], seed=snakemake.params.seed
+    )
+    rows.append({**info, **scores})
 table = pd.DataFrame(rows).sort_values(["accuracy", "nmi"], ascending=False)
 table.to_csv(snakemake.output.table, sep="\t", index=False, float_format="%.4f")
 log.info("task 2 scores:\n%s", table.to_string(index=False))
