@@ -103,9 +103,11 @@ def test_training_writes_learners_metrics_and_logs(built) -> None:
             folder = built / f"results/demo/task2/models/{arch}_32/{round_}"
             assert (folder / "export.pkl").stat().st_size > 1_000_000
             metrics = pd.read_csv(folder / "metrics.csv")
-            assert len(metrics) == 10 and metrics.accuracy.between(0, 1).all()
+            # fine_tune: one epoch with the body frozen, then 10 on the whole network
+            assert list(metrics.phase) == ["frozen"] + ["whole"] * 10
+            assert metrics.accuracy.between(0, 1).all()
             log = (built / f"logs/train/demo_{arch}_32_{round_}.log").read_text()
-            assert "final validation accuracy" in log and "epoch 9 (whole)" in log
+            assert "final validation accuracy" in log and "epoch 10 (whole)" in log
 
 
 def test_evaluation_table_has_every_run(built) -> None:

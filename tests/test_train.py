@@ -62,7 +62,16 @@ def images(tmp_path_factory) -> pd.DataFrame:
 def trained(images):
     train = images[images.split == "train"]
     return train_learner(
-        train, "resnet18", 32, epochs=8, lr=5e-3, batch_size=8, seed=0, device="cpu", threads=2
+        train,
+        "resnet18",
+        32,
+        epochs=8,
+        lr=5e-3,
+        batch_size=8,
+        seed=0,
+        device="cpu",
+        threads=2,
+        recipe="one_cycle",
     )
 
 
@@ -78,7 +87,16 @@ def test_training_learns_the_artefacts_and_records_every_epoch(trained) -> None:
 def test_training_is_seeded(images, trained) -> None:
     train = images[images.split == "train"]
     _, again = train_learner(
-        train, "resnet18", 32, epochs=8, lr=5e-3, batch_size=8, seed=0, device="cpu", threads=2
+        train,
+        "resnet18",
+        32,
+        epochs=8,
+        lr=5e-3,
+        batch_size=8,
+        seed=0,
+        device="cpu",
+        threads=2,
+        recipe="one_cycle",
     )
     pd.testing.assert_frame_equal(trained[1], again, atol=1e-4)
 

@@ -91,9 +91,7 @@ class Plan:
 
     def task2_test_count(self) -> int:
         """Images the task 2 test folder will hold (every generator's test samples)."""
-        return sum(
-            self.instances[f"task2_{label}"].samples["test"] for label in self.task2_labels
-        )
+        return sum(self.instances[f"task2_{label}"].samples["test"] for label in self.task2_labels)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:

@@ -23,7 +23,7 @@ log = logging.getLogger("ctprints")
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
 PSEUDO_SOURCES = ("weakest", "openset", "none")
-RECIPES = ("auto", "fine_tune", "one_cycle")
+RECIPES = ("fine_tune", "one_cycle")
 PROBABILITY_PREFIX = "p_"
 
 
@@ -241,16 +241,14 @@ def train_learner(
     seed: int = 0,
     device: str = "auto",
     threads: int = 1,
-    recipe: str = "auto",
+    recipe: str = "fine_tune",
 ):
     """Train one classifier; returns (learner, per-epoch metrics).
 
-    With pretrained weights this is the paper's recipe, ``fine_tune(epochs)``: one epoch on the
-    new head with the body frozen, then ``epochs`` on the whole network with discriminative
-    learning rates. A randomly initialised body has nothing to fine-tune (frozen, it gives random
-    features; unfrozen, its early layers get lr/100), so it is trained with
-    ``fit_one_cycle(epochs, lr)`` on the whole network instead. ``recipe`` (``auto``,
-    ``fine_tune``, ``one_cycle``) overrides the choice.
+    ``fine_tune`` is the paper's recipe, ``fine_tune(epochs)``: one epoch on the new head with the
+    body frozen, then ``epochs`` on the whole network with discriminative learning rates.
+    ``one_cycle`` is ``fit_one_cycle(epochs, lr)`` on the whole network, the textbook choice for
+    a randomly initialised body; on the demo both do equally well (benchmarks/RESULTS.md).
     """
     import fastai.callback.fp16  # noqa: F401 - patches Learner.to_fp16 / to_fp32
     import fastai.callback.schedule  # noqa: F401 - patches Learner.fit_one_cycle / fine_tune
@@ -266,8 +264,6 @@ def train_learner(
         raise TrainError(f"task2.train.epochs: {epochs}; at least 1")
     if recipe not in RECIPES:
         raise TrainError(f"task2.train.recipe: {recipe!r}; one of {', '.join(RECIPES)}")
-    if recipe == "auto":
-        recipe = "one_cycle" if weights == "none" else "fine_tune"
     torch.set_num_threads(max(1, threads))
     set_seed(seed, reproducible=True)
     target = resolve_device(device)
