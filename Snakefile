@@ -29,6 +29,7 @@ include: "workflow/rules/manifest.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/task2_cluster.smk"
 include: "workflow/rules/task2_train.smk"
+include: "workflow/rules/task1.smk"
 include: "workflow/rules/evaluate.smk"
 
 
@@ -55,6 +56,12 @@ rule submission_task2:
         ),
 
 
+rule submission_task1:
+    input:
+        [task1_run_files(name, [task1_run_name()]) for name in TASK1_GROUPS],
+        [task1_run_files(name, list(paper_runs().values())) for name in TASK1_GROUPS],
+
+
 rule evaluate:
     input:
         expand(rules.evaluate_task2.output.table, dataset=evaluated_datasets()),
@@ -63,6 +70,19 @@ rule evaluate:
                 rules.confusion_task2.output.figure, dataset=name, run=task2_runs(name)
             )
             for name in evaluated_datasets()
+        ],
+        expand(
+            rules.evaluate_task1.output.table,
+            dataset=sorted({name for name, _ in task1_evaluated()}),
+        ),
+        [
+            expand(
+                rules.roc_task1.output.figure,
+                dataset=name,
+                group=group,
+                embedder=EMBEDDERS,
+            )
+            for name, group in task1_evaluated()
         ],
 
 
@@ -86,6 +106,7 @@ rule all:
         rules.manifests.input,
         rules.submission_task2.input,
         rules.submission_task2_networks.input,
+        rules.submission_task1.input,
         rules.evaluate.input,
         expand(
             rules.tsne_plot.output.figure, dataset=TASK2_DATASETS, embedder=EMBEDDERS

@@ -128,3 +128,29 @@ def planned_jobs(output: str) -> dict[str, int]:
             if len(parts) == 2 and parts[1].isdigit():
                 jobs[parts[0]] = int(parts[1])
     return jobs
+
+
+def tiny_config(workdir: Path, name: str = "config.yaml", **changes) -> dict:
+    """config.yaml at the tiny demo scale, with quick task 1 statistics, plus dotted changes."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["demo"]["scale"] = "tiny"
+    config.setdefault("task1", {})
+    config["task1"].update({"n_boot": 200, "n_permutations": 199})
+    config["task1"].setdefault("paper", {})["time_limit"] = 10
+    for dotted, value in changes.items():
+        node = config
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    (workdir / name).write_text(yaml.safe_dump(config, sort_keys=False))
+    return config
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """The tiny demo run to the default target `all` (both tasks, evaluation, figures)."""
+    workdir = tmp_path_factory.mktemp("tiny_all")
+    tiny_config(workdir)
+    run_snakemake(workdir, "--cores", "2", "all")
+    return workdir

@@ -128,14 +128,32 @@ def test_member_vs_member_control_stays_near_chance() -> None:
         assert result["p_value"] > 0.05, name
 
 
-def test_folds_are_seeded_balanced_and_keep_groups_together() -> None:
-    fold = folds(10, 3, seed=0)
+def test_folds_are_seeded_stratified_and_keep_groups_together() -> None:
+    labels = np.array([1] * 4 + [0] * 6)
+    fold = folds(labels, 3, seed=0)
     assert sorted(np.bincount(fold)) == [3, 3, 4]
-    np.testing.assert_array_equal(fold, folds(10, 3, seed=0))
+    np.testing.assert_array_equal(fold, folds(labels, 3, seed=0))
+    for k in range(3):  # every training complement holds both classes
+        assert set(labels[fold != k]) == {0, 1}
     groups = np.repeat(["p1", "p2", "p3", "p4", "p5"], 4)
-    grouped = folds(20, 3, seed=0, groups=groups)
+    grouped = folds(np.repeat([1, 1, 0, 0, 0], 4), 2, seed=0, groups=groups)
     for patient in set(groups):
         assert len(set(grouped[groups == patient])) == 1
+    # Two used patients: each fold gets one, never both.
+    assert grouped[0] != grouped[4]
+
+
+def test_grouped_cross_validation_uses_at_most_as_many_folds_as_patients() -> None:
+    used, not_used, synthetic = _population(n_used=16, n_not=16)
+    groups = np.r_[np.repeat(["u1", "u2"], 8), np.repeat(["n1", "n2", "n3", "n4"], 4)]
+    labelled = Labelled(
+        np.vstack([used, not_used]), np.r_[np.ones(16), np.zeros(16)].astype(int), groups=groups
+    )
+    scores = cross_validated_scores(["gan_leaks", "monte_carlo"], labelled, synthetic, n_folds=5)
+    assert all(np.isfinite(v).all() for v in scores.values())
+    one = Labelled(labelled.X[8:], labelled.y[8:], groups=groups[8:])
+    with pytest.raises(MembershipError, match="at least 2 used and 2 not-used patients"):
+        cross_validated_scores(["gan_leaks"], one, synthetic)
 
 
 def test_final_scores_fit_on_all_labelled_images() -> None:
@@ -176,3 +194,29 @@ def test_metrics_and_intervals() -> None:
     )
     assert chance["auc_ci_low"] < 0.5 < chance["auc_ci_high"] and chance["p_value"] > 0.05
     assert tpr_at_fpr(np.array([0, 0, 1, 1]), np.array([0.1, 0.9, 0.8, 0.2])) == 0.0
+
+
+def test_fast_metrics_match_scikit_learn() -> None:
+    from sklearn.metrics import (
+        accuracy_score,
+        cohen_kappa_score,
+        f1_score,
+        roc_auc_score,
+        roc_curve,
+    )
+
+    from ctprints.membership import auc
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        labels = rng.integers(0, 2, 150)
+        labels[:2] = [0, 1]
+        scores = np.round(labels + rng.normal(0, 1.2, 150), 1)  # with ties
+        predicted = (scores > 0.5).astype(int)
+        assert auc(labels, scores)[0] == pytest.approx(roc_auc_score(labels, scores))
+        fpr, tpr, _ = roc_curve(labels, scores)
+        assert tpr_at_fpr(labels, scores) == pytest.approx(tpr[fpr <= 0.01].max())
+        result = task1_scores(labels, scores, predicted, n_boot=100, n_permutations=99)
+        assert result["f1"] == pytest.approx(f1_score(labels, predicted))
+        assert result["kappa"] == pytest.approx(cohen_kappa_score(labels, predicted))
+        assert result["accuracy"] == pytest.approx(accuracy_score(labels, predicted))

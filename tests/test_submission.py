@@ -28,6 +28,11 @@ def test_windows_line_endings_read_the_same(tmp_path: Path) -> None:
         ("a,1\nb,2\n", ":2: task 1 label must be 0 or 1, got '2'"),
         ("a.png,1\n", ":1: image ID 'a.png' has a file extension"),
         ("a,1,extra\n", ":1: expected <image_id>,<label>"),
+        ("a\n", ":1: expected <image_id>,<label>"),
+        ("a,0.7\n", ":1: task 1 label must be 0 or 1, got '0.7'"),
+        ("a,yes\n", ":1: task 1 label must be 0 or 1, got 'yes'"),
+        ("a,-1\n", ":1: task 1 label must be 0 or 1, got '-1'"),
+        ("a, 1\n", ":1: task 1 label must be 0 or 1, got ' 1'"),
     ],
 )
 def test_task1_deviations_are_named_with_the_line(tmp_path: Path, text, message) -> None:

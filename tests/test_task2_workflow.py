@@ -1,39 +1,17 @@
 """Task 2 end to end on the tiny demo: run files, scores, figures, reruns and bad config."""
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-import yaml
-from conftest import REPO, planned_jobs, run_snakemake
+from conftest import planned_jobs, run_snakemake
+from conftest import tiny_config as _config
 
 from ctprints.submission import read_run
 
 pytestmark = pytest.mark.workflow
 EMBEDDERS = ["spectrum", "residual", "pixels", "resnet18"]  # config.yaml's
-
-
-def _config(workdir: Path, name: str = "config.yaml", **changes) -> dict:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["demo"]["scale"] = "tiny"
-    for dotted, value in changes.items():
-        node = config
-        *parents, last = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = value
-    (workdir / name).write_text(yaml.safe_dump(config, sort_keys=False))
-    return config
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("task2")
-    _config(workdir)
-    run_snakemake(workdir, "--cores", "2", "all")
-    return workdir
 
 
 NETWORK_RUNS = [

@@ -47,6 +47,7 @@ SCALES = {
     ),
 }
 TRUTH_DIR = "ground_truth"
+DEV_PATIENTS = "dev_patients.csv"  # per task 1 group: image_id, patient of the dev real images
 # Config names of the generator families. ctprints.generators registers exactly these (a test
 # checks it); they are listed here so that planning the demo, which happens every time the
 # workflow is parsed, does not import torch.
@@ -246,7 +247,11 @@ def dataset_spec(plan: Plan, root: str = "data/demo") -> dict[str, Any]:
         "builder": "demo",
         "image_size": plan.image_size,
         "task1": {
-            group: {"preset": "imageclef2023", "root": f"{root}/task1/{group}"}
+            group: {
+                "preset": "imageclef2023",
+                "root": f"{root}/task1/{group}",
+                "patients": DEV_PATIENTS,
+            }
             for group in plan.task1_groups
         },
         "task2": {
@@ -398,6 +403,7 @@ def write_layout(
 
     for group in plan.task1_groups:
         base = root / "task1" / group
+        dev_patients = []
         for role in ("used", "not_used"):
             images, patients, slices = real_of(group, role, "dev")
             names = _names(role, len(images), 4)
@@ -406,6 +412,10 @@ def write_layout(
                 (f"task1/{group}/{n}", "task1", group, role, "dev", p, s)
                 for n, p, s in zip(names, patients, slices, strict=True)
             ]
+            dev_patients += list(zip(names, patients, strict=True))
+        # Which patient each dev image shows (not whether it was used: the folders say that), so
+        # that cross-validation keeps a patient's slices in one fold.
+        _write_csv(base / DEV_PATIENTS, dev_patients, header=["image_id", "patient"])
         used = real_of(group, "used", "test")
         not_used = real_of(group, "not_used", "test")
         images = np.concatenate([used[0], not_used[0]])

@@ -150,6 +150,17 @@ def _distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
     return out
 
 
+def _log_kde(train: np.ndarray, points: np.ndarray, scale: float) -> np.ndarray:
+    """Log density at ``points`` (Q, d) of an isotropic Gaussian KDE on ``train`` (N, d), with
+    Scott's bandwidth ``scale * N ** (-1 / (d + 4))``; defined for any N >= 1."""
+    from scipy.special import logsumexp
+
+    n, d = train.shape
+    h = max(scale, 1e-6) * n ** (-1.0 / (d + 4))
+    squared = _distances(points, train).astype(np.float64) ** 2
+    return logsumexp(-squared / (2 * h * h), axis=1) - np.log(n) - d / 2 * np.log(2 * np.pi * h * h)
+
+
 @register("domias")
 class Domias:
     """log p_synthetic(x) - log p_reference(x): Gaussian KDEs in the synthetic set's PCA space."""
@@ -158,23 +169,25 @@ class Domias:
         self.components = components
 
     def fit(self, reference: Reference) -> Domias:
-        from scipy.stats import gaussian_kde
         from sklearn.decomposition import PCA
 
         scale = _scaler(reference)
-        n = min(len(reference.synthetic), len(reference.not_used))
-        components = max(1, min(self.components, reference.synthetic.shape[1], n - 2))
-        self.pca_ = PCA(n_components=components, random_state=0).fit(scale(reference.synthetic))
-        self.scale_ = scale
-        project = lambda X: self.pca_.transform(scale(X)).T  # noqa: E731 - (components, N)
-        self.project_ = project
-        self.synthetic_kde_ = gaussian_kde(project(reference.synthetic))
-        self.reference_kde_ = gaussian_kde(project(reference.not_used))
+        components = max(
+            1, min(self.components, reference.synthetic.shape[1], len(reference.synthetic) - 1)
+        )
+        pca = PCA(n_components=components, random_state=0).fit(scale(reference.synthetic))
+        self.project_ = lambda X: pca.transform(scale(X))  # noqa: E731
+        self.synthetic_ = self.project_(reference.synthetic)
+        self.not_used_ = self.project_(reference.not_used)
+        # One bandwidth scale for both densities: the synthetic set's mean spread per component.
+        self.spread_ = float(self.synthetic_.std(axis=0).mean())
         return self
 
     def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
         points = self.project_(queries)
-        return self.synthetic_kde_.logpdf(points) - self.reference_kde_.logpdf(points)
+        return _log_kde(self.synthetic_, points, self.spread_) - _log_kde(
+            self.not_used_, points, self.spread_
+        )
 
 
 def ssim(query: np.ndarray, candidates: np.ndarray, sigma: float = 1.5) -> np.ndarray:
@@ -223,8 +236,16 @@ class SsimMax(GanLeaks):
                 f"ssim_max: query images are {images.shape[1]}x{images.shape[2]} but the "
                 f"synthetic images are {self.images_.shape[1]}x{self.images_.shape[2]}"
             )
-        if self.candidates is None:
-            return np.array([ssim(image, self.images_).max() for image in images])
+        if self.candidates is None:  # every synthetic image, in chunks to bound memory
+            return np.array(
+                [
+                    max(
+                        ssim(image, self.images_[start : start + 256]).max()
+                        for start in range(0, len(self.images_), 256)
+                    )
+                    for image in images
+                ]
+            )
         _, indices = _nearest(self.synthetic_, self.scale_(queries), self.candidates)
         return np.array(
             [
@@ -273,18 +294,25 @@ def available_attacks() -> list[str]:
 # ----------------------------------------------------------------------------- honest scoring
 
 
-def folds(n: int, k: int, seed: int, groups: Sequence | None = None) -> np.ndarray:
-    """Fold number per row: seeded, and whole groups (patients) together when groups are given."""
+def folds(labels: Sequence[int], k: int, seed: int, groups: Sequence | None = None) -> np.ndarray:
+    """Fold number per row: seeded, stratified by label, and with whole groups (patients) in one
+    fold when groups are given. Used and not-used rows (or groups) are dealt round-robin
+    separately, so every fold's complement holds both classes."""
+    labels = np.asarray(labels)
+    units = np.arange(len(labels)).astype(str) if groups is None else np.asarray(groups, str)
     rng = np.random.default_rng(seed)
-    if groups is None:
-        order = rng.permutation(n)
-        fold = np.empty(n, dtype=int)
-        fold[order] = np.arange(n) % k
-        return fold
-    names = np.unique(np.asarray(groups, dtype=str))
-    shuffled = rng.permutation(names)
-    fold_of = {name: i % k for i, name in enumerate(shuffled)}
-    return np.array([fold_of[str(g)] for g in groups])
+    fold_of: dict[str, int] = {}
+    for value in np.unique(labels):
+        names = rng.permutation(np.unique(units[labels == value]))
+        fold_of |= {name: i % k for i, name in enumerate(names)}
+    return np.array([fold_of[unit] for unit in units])
+
+
+def _n_folds(labelled: Labelled, requested: int) -> int:
+    """As many folds as asked, but no more than the used or not-used images (or patients)."""
+    units = labelled.groups if labelled.groups is not None else np.arange(len(labelled.y))
+    counts = [len(np.unique(np.asarray(units)[labelled.y == value])) for value in (0, 1)]
+    return min(requested, *counts)
 
 
 @dataclass
@@ -313,10 +341,11 @@ def cross_validated_scores(
     other attacks' out-of-fold scores with the same folds.
     """
     settings = settings or {}
-    n_folds = min(n_folds, int(min((labelled.y == 1).sum(), (labelled.y == 0).sum())))
+    n_folds = _n_folds(labelled, n_folds)
     if n_folds < 2:
-        raise MembershipError("cross-validation needs at least 2 used and 2 not-used images")
-    fold = folds(len(labelled.y), n_folds, seed, labelled.groups)
+        unit = "images" if labelled.groups is None else "patients"
+        raise MembershipError(f"cross-validation needs at least 2 used and 2 not-used {unit}")
+    fold = folds(labelled.y, n_folds, seed, labelled.groups)
     base = [name for name in names if name not in STACKED]
     scores = {name: np.full(len(labelled.y), np.nan) for name in base}
     for k in range(n_folds):
@@ -411,13 +440,44 @@ def hard_labels(scores: np.ndarray, threshold: float) -> np.ndarray:
 # ----------------------------------------------------------------------------- metrics
 
 
-def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr_limit: float = 0.01) -> float:
-    """The highest TPR with FPR at most ``fpr_limit`` (0 when no threshold achieves it)."""
-    from sklearn.metrics import roc_curve
+def auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """ROC AUC (Mann-Whitney, ties counted half) of each row of (B, N) labels and scores."""
+    from scipy.stats import rankdata
 
-    fpr, tpr, _ = roc_curve(labels, scores)
-    allowed = fpr <= fpr_limit
-    return float(tpr[allowed].max()) if allowed.any() else 0.0
+    labels = np.atleast_2d(np.asarray(labels, dtype=bool))
+    ranks = rankdata(np.atleast_2d(scores), axis=1)
+    positives = labels.sum(axis=1)
+    negatives = labels.shape[1] - positives
+    rank_sum = (ranks * labels).sum(axis=1)
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr_limit: float = 0.01) -> float:
+    """The highest TPR with FPR at most ``fpr_limit``: the share of used images scoring above
+    the (k+1)-th highest not-used score, k = floor(fpr_limit * not-used images)."""
+    labels, scores = np.asarray(labels, dtype=bool), np.asarray(scores, dtype=np.float64)
+    negatives = np.sort(scores[~labels])[::-1]
+    allowed = int(math.floor(fpr_limit * len(negatives) + 1e-9))
+    if allowed >= len(negatives):
+        return 1.0
+    return float(np.mean(scores[labels] > negatives[allowed]))
+
+
+def _hard_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
+    """F1 of "used", Cohen's kappa and accuracy of each row of (B, N) labels and predictions."""
+    labels = np.atleast_2d(labels).astype(bool)
+    predicted = np.atleast_2d(predicted).astype(bool)
+    n = labels.shape[1]
+    tp = (labels & predicted).sum(axis=1)
+    fp = (~labels & predicted).sum(axis=1)
+    fn = (labels & ~predicted).sum(axis=1)
+    tn = n - tp - fp - fn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+        observed = (tp + tn) / n
+        expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
+        kappa = np.where(expected < 1, (observed - expected) / (1 - expected), 0.0)
+    return {"f1": f1, "kappa": kappa, "accuracy": observed}
 
 
 def task1_scores(
@@ -425,45 +485,334 @@ def task1_scores(
     scores: np.ndarray,
     predicted: np.ndarray | None = None,
     n_boot: int = 1000,
-    n_permutations: int = 1000,
+    n_permutations: int = 999,
     seed: int = 0,
+    groups: Sequence | None = None,
 ) -> dict:
     """ROC AUC, TPR at 1% FPR and, with hard labels, F1 of "used", Cohen's kappa and accuracy;
-    each with a bootstrap 95% CI; and a one-sided permutation p-value for the AUC."""
-    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, roc_auc_score
+    each with a bootstrap 95% CI (resamples holding both classes); and a one-sided permutation
+    p-value for the AUC, (1 + #permuted AUC >= AUC) / (1 + permutations).
 
-    labels, scores = np.asarray(labels, dtype=int), np.asarray(scores, dtype=np.float64)
-    metrics: dict[str, Callable] = {
-        "auc": lambda y, s, p: roc_auc_score(y, s),
-        "tpr_at_1fpr": lambda y, s, p: tpr_at_fpr(y, s),
-    }
-    if predicted is not None:
-        metrics |= {
-            "f1": lambda y, s, p: f1_score(y, p, zero_division=0),
-            "kappa": lambda y, s, p: _kappa(cohen_kappa_score, y, p),
-            "accuracy": lambda y, s, p: accuracy_score(y, p),
-        }
-        predicted = np.asarray(predicted, dtype=int)
+    With ``groups`` (the patient of each row; membership is per patient) the bootstrap resamples
+    patients and the permutation test permutes patients' labels: slices of one patient are not
+    independent, and treating them as such gives intervals and p-values that are far too small.
+    """
+    labels = np.asarray(labels, dtype=int)
+    scores = np.asarray(scores, dtype=np.float64)
+    if labels.min() == labels.max():
+        raise MembershipError("scoring needs both used and not-used images")
     rng = np.random.default_rng(seed)
+    units = np.arange(len(labels)) if groups is None else np.unique(groups, return_inverse=True)[1]
+    members = [np.flatnonzero(units == u) for u in range(units.max() + 1)]
+    unit_label = np.array([labels[rows[0]] for rows in members])
+    if any(len(set(labels[rows])) > 1 for rows in members):
+        raise MembershipError(
+            "a patient has both used and not-used images; membership is per patient"
+        )
     samples = []
     while len(samples) < n_boot:
-        index = rng.integers(0, len(labels), len(labels))
-        if 0 < labels[index].sum() < len(index):  # both classes, or AUC is undefined
-            samples.append(index)
+        drawn = rng.integers(0, len(members), len(members))
+        if 0 < unit_label[drawn].sum() < len(drawn):
+            samples.append(np.concatenate([members[u] for u in drawn]))
+    values = {
+        "auc": (auc(labels, scores)[0], np.array([auc(labels[i], scores[i])[0] for i in samples])),
+        "tpr_at_1fpr": (
+            tpr_at_fpr(labels, scores),
+            np.array([tpr_at_fpr(labels[i], scores[i]) for i in samples]),
+        ),
+    }
+    if predicted is not None:
+        predicted = np.asarray(predicted, dtype=int)
+        whole = _hard_metrics(labels, predicted)
+        resampled = [_hard_metrics(labels[i], predicted[i]) for i in samples]
+        values |= {
+            name: (whole[name][0], np.array([r[name][0] for r in resampled])) for name in whole
+        }
     out: dict = {"n": len(labels), "n_used": int(labels.sum())}
-    for name, metric in metrics.items():
-        value = metric(labels, scores, predicted)
-        values = [
-            metric(labels[i], scores[i], None if predicted is None else predicted[i])
-            for i in samples
-        ]
-        low, high = np.percentile(values, [2.5, 97.5])
+    for name, (value, boot) in values.items():
+        low, high = np.percentile(boot, [2.5, 97.5])
         out |= {name: float(value), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
-    permuted = [roc_auc_score(rng.permutation(labels), scores) for _ in range(n_permutations)]
-    out["p_value"] = (1 + sum(a >= out["auc"] for a in permuted)) / (1 + n_permutations)
+    permuted = np.array([rng.permutation(unit_label)[units] for _ in range(n_permutations)])
+    exceed = int(
+        (auc(permuted, np.broadcast_to(scores, permuted.shape)) >= out["auc"] - 1e-12).sum()
+    )
+    out["p_value"] = (1 + exceed) / (1 + n_permutations)
+    out["resampled"] = "patient" if groups is not None else "image"
     return out
 
 
-def _kappa(cohen_kappa_score, y, p) -> float:
-    value = cohen_kappa_score(y, p)
-    return 0.0 if math.isnan(value) else float(value)
+# ----------------------------------------------------------------------------- one task 1 group
+
+
+def group_rows(manifest, group: str, dataset: str = "dataset"):
+    """The task 1 rows of one group by role, checked: used, not-used and test real images exist,
+    and synthetic and real images have one size.
+
+    Returns a dict role -> DataFrame (``generated`` holds dev and test synthetic images).
+    """
+    rows = manifest[(manifest["task"] == "task1") & (manifest["group"] == group)]
+    key = f"datasets.{dataset}.task1.{group}"
+    parts = {
+        "generated": rows[rows["role"] == "generated"],
+        "used": rows[rows["role"] == "used"],
+        "not_used": rows[rows["role"] == "not_used"],
+        "test": rows[rows["role"] == "real_unknown"],
+    }
+    names = {"generated": "synthetic", "used": "used", "not_used": "not-used", "test": "test real"}
+    for role, part in parts.items():
+        if part.empty:
+            raise MembershipError(
+                f"{key}: no {names[role]} images; task 1 needs synthetic, used, not-used and "
+                "test real images for every group"
+            )
+    sizes = {
+        role: sorted({(int(w), int(h)) for w, h in zip(part["width"], part["height"], strict=True)})
+        for role, part in parts.items()
+    }
+    if len({size for values in sizes.values() for size in values}) > 1:
+        folders = {
+            role: sorted({str(p.rsplit("/", 1)[0]) for p in part["path"]})
+            for role, part in parts.items()
+        }
+        detail = "; ".join(
+            f"{names[role]} {', '.join(f'{w}x{h}' for w, h in sizes[role])} "
+            f"({', '.join(folders[role])})"
+            for role in parts
+        )
+        raise MembershipError(
+            f"{key}: synthetic and real images must have one size, found {detail}"
+        )
+    return parts
+
+
+def group_scores(
+    parts: dict,
+    features,
+    names: Sequence[str],
+    n_folds: int = 5,
+    seed: int = 0,
+    settings: dict | None = None,
+    read_pixels: Callable | None = None,
+    patients: dict[str, str] | None = None,
+):
+    """Every attack's scores for one group: out-of-fold for the dev images, fitted on all dev
+    images for the test images, and out-of-fold for the member-vs-member control.
+
+    ``features`` is an embeddings frame indexed by key; ``read_pixels(paths)`` gives (N, H, W)
+    uint8 images and is needed only by ssim_max. ``patients`` (image_id -> patient of the dev
+    images) keeps each patient's slices in one fold; without it folds are by image. Returns a
+    DataFrame with key, image_id, split (dev, test, control), label (1 used, 0 not used, empty
+    for test) and one column per attack.
+    The control splits the used images at random into two halves labelled 1 and 0: both were
+    used, so an attack that scores above chance there measures something other than membership.
+    """
+    import pandas as pd
+
+    from ctprints.embed import feature_matrix
+
+    def matrix(part):
+        return feature_matrix(features.loc[list(part["key"])].reset_index())
+
+    needs_pixels = "ssim_max" in names
+    pixels = (lambda part: read_pixels(list(part["path"]))) if needs_pixels else (lambda part: None)
+    synthetic = matrix(parts["generated"])
+    synthetic_images = pixels(parts["generated"])
+    dev = pd.concat([parts["used"], parts["not_used"]], ignore_index=True)
+    groups = None if patients is None else np.array([patients[i] for i in dev["image_id"]])
+    labelled = Labelled(
+        matrix(dev),
+        np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
+        pixels(dev),
+        groups,
+    )
+    if groups is not None and _n_folds(labelled, n_folds) < 2:
+        # One used (or not-used) patient cannot be cross-validated by patient: fall back to
+        # folds of images, and say so in the grouping column.
+        labelled.groups = groups = None
+    dev_scores = cross_validated_scores(
+        names, labelled, synthetic, synthetic_images, n_folds, seed, settings
+    )
+    test = parts["test"]
+    test_scores = final_scores(
+        names,
+        labelled,
+        synthetic,
+        matrix(test),
+        pixels(test),
+        synthetic_images,
+        dev_scores,
+        settings,
+    )
+    used = parts["used"].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        control_labels = np.zeros(len(used), dtype=int)
+        control_labels[rng.permutation(len(used))[: len(used) // 2]] = 1
+        control_groups = None
+    else:  # halves of whole patients, so that no patient is on both sides
+        control_groups = groups[: len(used)]
+        names_ = rng.permutation(np.unique(control_groups))
+        control_labels = np.isin(control_groups, names_[: len(names_) // 2]).astype(int)
+    control = Labelled(
+        labelled.X[: len(used)],
+        control_labels,
+        None if labelled.images is None else labelled.images[: len(used)],
+        control_groups,
+    )
+    if control_groups is not None and _n_folds(control, n_folds) < 2:
+        # Fewer than 4 used patients: halves of whole patients cannot be cross-validated, so
+        # the control falls back to halves of images (and says so in its grouping column).
+        control.groups = None
+        control.y = np.zeros(len(used), dtype=int)
+        control.y[rng.permutation(len(used))[: len(used) // 2]] = 1
+        control_labels = control.y
+    control_scores = cross_validated_scores(
+        names, control, synthetic, synthetic_images, n_folds, seed, settings
+    )
+    frames = []
+    for split, rows, labels, scores in (
+        ("dev", dev, labelled.y, dev_scores),
+        ("test", test, [None] * len(test), test_scores),
+        ("control", used, control_labels, control_scores),
+    ):
+        frame = rows[["key", "image_id"]].reset_index(drop=True).copy()
+        frame["split"] = split
+        frame["label"] = pd.array(labels, dtype="Int64")
+        # How the out-of-fold scores were cross-validated (test scores: how dev's were), and the
+        # patient of each row where it is known and used, for the cluster bootstrap.
+        source = {"dev": labelled, "control": control}.get(split)
+        grouped = (control if split == "control" else labelled).groups is not None
+        frame["grouping"] = "patient" if grouped else "image"
+        frame["patient"] = source.groups if source is not None and grouped else None
+        for name in names:
+            frame[name] = scores[name]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_patients(path: str, parts: dict) -> dict[str, str]:
+    """image_id -> patient for the dev used and not-used images, from a CSV image_id,patient.
+
+    Raises :class:`MembershipError` naming the file when columns or dev images are missing.
+    """
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype=str)
+    except Exception as error:  # noqa: BLE001 - parser and I/O errors alike
+        raise MembershipError(f"{path}: not a readable CSV ({error})") from None
+    if not {"image_id", "patient"} <= set(table.columns):
+        raise MembershipError(
+            f"{path}: needs columns image_id,patient, found {', '.join(table.columns)}"
+        )
+    mapping = dict(zip(table["image_id"], table["patient"], strict=True))
+    dev = list(parts["used"]["image_id"]) + list(parts["not_used"]["image_id"])
+    missing = [image for image in dev if image not in mapping]
+    if missing:
+        raise MembershipError(
+            f"{path}: no patient for {len(missing)} dev images, e.g. {missing[0]}"
+        )
+    return {image: mapping[image] for image in dev}
+
+
+# ----------------------------------------------------------------------------- the paper's approach
+
+
+def _pca(synthetic: np.ndarray, components: int, seed: int):
+    from sklearn.decomposition import PCA
+
+    components = max(1, min(components, synthetic.shape[1], len(synthetic) - 1))
+    scale = _scaler(Reference(synthetic, synthetic))
+    pca = PCA(n_components=components, random_state=seed).fit(scale(synthetic))
+    return lambda X: pca.transform(scale(X)).astype(np.float32)
+
+
+def pair_table(real: np.ndarray, synthetic: np.ndarray, k: int, rng, labels=None):
+    """The paper's pair features: each real row next to k random synthetic rows.
+
+    Returns a DataFrame with columns s0.., r0.. (and ``used`` when labels are given) and the
+    index of the real row each pair came from.
+    """
+    import pandas as pd
+
+    chosen = rng.integers(0, len(synthetic), (len(real), k))
+    owner = np.repeat(np.arange(len(real)), k)
+    table = pd.DataFrame(
+        np.hstack([synthetic[chosen.ravel()], real[owner]]),
+        columns=[f"s{i}" for i in range(synthetic.shape[1])]
+        + [f"r{i}" for i in range(real.shape[1])],
+    )
+    if labels is not None:
+        table["used"] = np.asarray(labels)[owner]
+    return table, owner
+
+
+def paper_autogluon(
+    used: np.ndarray,
+    not_used: np.ndarray,
+    synthetic: np.ndarray,
+    queries: np.ndarray,
+    fraction: float,
+    path: str,
+    k: int = 5,
+    components: int = 16,
+    presets: str = "medium_quality",
+    time_limit: int = 60,
+    seed: int = 0,
+    threads: int = 1,
+    groups: np.ndarray | None = None,
+):
+    """The paper's task 1 approach: AutoGluon on (synthetic, real) pair features.
+
+    ``fraction`` of the dev used and of the not-used images (at least 2 each) build the training
+    pairs, each real image paired with ``k`` random synthetic images and labelled with its own
+    membership. AutoGluon's internal validation split is over pairs, so one real image lands in
+    both its training and validation data: the score it reports (``autogluon_val_auc``) leaks.
+    The other dev images are the honest hold-out; with ``groups`` (the patient of each used then
+    not-used row) the fraction is taken of patients, so no patient is on both sides. An image's
+    score is the mean predicted
+    probability of "used" over its k pairs.
+
+    Returns (held-out mask over used+not_used rows, held-out scores, query scores, info dict).
+    """
+    from autogluon.tabular import TabularPredictor
+
+    if not 0 < fraction <= 1:
+        raise MembershipError(f"fraction {fraction} is outside (0, 1]")
+    rng = np.random.default_rng(seed)
+    project = _pca(synthetic, components, seed)
+    real = np.vstack([used, not_used])
+    labels = np.r_[np.ones(len(used)), np.zeros(len(not_used))].astype(int)
+    units = np.arange(len(real)).astype(str) if groups is None else np.asarray(groups, str)
+    train = np.zeros(len(real), dtype=bool)
+    for value in (1, 0):
+        names = np.unique(units[labels == value])
+        count = min(len(names), max(1, int(round(fraction * len(names)))))
+        train |= np.isin(units, rng.choice(names, count, replace=False))
+    synthetic_p, real_p = project(synthetic), project(real)
+    table, _ = pair_table(real_p[train], synthetic_p, k, rng, labels[train])
+    predictor = TabularPredictor(
+        label="used",
+        path=path,
+        eval_metric="roc_auc",
+        problem_type="binary",
+        verbosity=2,
+        learner_kwargs={"random_state": seed},
+    ).fit(table, presets=presets, time_limit=time_limit, num_cpus=threads, num_gpus=0)
+    board = predictor.leaderboard(silent=True)
+    info = {
+        "autogluon_val_auc": float(board["score_val"].max()),
+        "best_model": str(predictor.model_best),
+        "train_images": int(train.sum()),
+        "train_pairs": len(table),
+    }
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.empty(0)
+        pairs, owner = pair_table(rows, synthetic_p, k, rng)
+        probability = predictor.predict_proba(pairs)[1].to_numpy()
+        return np.bincount(owner, probability, minlength=len(rows)) / k
+
+    held_out = ~train
+    return held_out, score(real_p[held_out]), score(project(queries)), info

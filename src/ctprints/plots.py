@@ -98,3 +98,23 @@ def confusion_figure(counts: np.ndarray, names: list[str], path: str | Path, tit
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def roc_figure(curves: dict, path: str | Path, title: str) -> None:
+    """ROC curves: ``curves[name] = (labels, scores)`` with 1 = used; AUC in the legend."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    figure, axis = plt.subplots(figsize=(4.8, 4.4))
+    for name, (labels, scores) in curves.items():
+        fpr, tpr, _ = roc_curve(labels, scores)
+        axis.plot(fpr, tpr, lw=1.4, label=f"{name} (AUC {roc_auc_score(labels, scores):.2f})")
+    axis.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="chance")
+    axis.set_xlabel("false positive rate (not used called used)")
+    axis.set_ylabel("true positive rate (used found)")
+    axis.set_title(title, fontsize=9)
+    axis.legend(fontsize=7, loc="lower right")
+    axis.set_aspect("equal")
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -465,3 +465,199 @@ def task2_run_table(wildcards):
 
 wildcard_constraints:
     run=one_of(sorted({run for name in TASK2_DATASETS for run in task2_runs(name)})),
+
+
+# ----------------------------------------------------------------------------- task 1
+
+import os
+
+from ctprints.datasets import _resolve as resolve_path
+from ctprints.membership import available_attacks
+
+TASK1 = config["task1"]
+
+
+def _checked_task1():
+    """Datasets with task 1 groups -> their group names; attacks and the run checked."""
+    unknown = [name for name in TASK1["attacks"] if name not in available_attacks()]
+    if unknown:
+        raise WorkflowError(
+            f"config error: task1.attacks: unknown attack(s) {', '.join(unknown)}; "
+            f"known: {', '.join(available_attacks())}"
+        )
+    if "meta" in TASK1["attacks"] and len(TASK1["attacks"]) < 2:
+        raise WorkflowError(
+            "config error: task1.attacks: meta stacks other attacks; list at least one more"
+        )
+    run = TASK1["run"]
+    if run["attack"] not in TASK1["attacks"]:
+        raise WorkflowError(
+            f"config error: task1.run.attack: {run['attack']!r} is not among task1.attacks "
+            f"({', '.join(TASK1['attacks'])})"
+        )
+    if run["embedder"] not in EMBEDDERS:
+        raise WorkflowError(
+            f"config error: task1.run.embedder: {run['embedder']!r} is not among "
+            f"embed.embedders ({', '.join(EMBEDDERS)})"
+        )
+    groups = {}
+    for name, spec in DATASETS.items():
+        named = [group for group, roles in (spec.get("task1") or {}).items() if roles]
+        if named:
+            groups[name] = named
+    return groups
+
+
+TASK1_GROUPS = _checked_task1()
+ATTACKS = list(TASK1["attacks"])
+
+
+wildcard_constraints:
+    group=one_of(sorted({g for groups in TASK1_GROUPS.values() for g in groups})),
+    attack=one_of(ATTACKS),
+
+
+def attack_settings(wildcards):
+    """Per-attack settings as plain data (only the attacks that have any)."""
+    return {
+        name: dict(TASK1[name]) for name in ("domias", "ssim_max") if name in ATTACKS
+    }
+
+
+def task1_truth(wildcards):
+    return DATASETS[wildcards.dataset]["ground_truth"]["task1"][wildcards.group]
+
+
+def task1_evaluated():
+    """(dataset, group) pairs whose task 1 ground truth is configured (the demo's always is)."""
+    return [
+        (name, group)
+        for name, groups in TASK1_GROUPS.items()
+        for group in groups
+        if group in ((DATASETS[name].get("ground_truth") or {}).get("task1") or {})
+    ]
+
+
+def task1_run_name():
+    return f"{TASK1['run']['attack']}_{TASK1['run']['embedder']}"
+
+
+def task1_run_files(dataset, runs=None):
+    return [
+        f"results/{dataset}/submissions/task1/{group}/{run}.csv"
+        for group in TASK1_GROUPS.get(dataset, [])
+        for run in (runs or [f"{a}_{e}" for a in ATTACKS for e in EMBEDDERS])
+    ]
+
+
+def _task1_patients_path(dataset, group):
+    """The group's dev patients CSV (resolved like its folders), or None."""
+    spec = DATASETS[dataset]["task1"][group]
+    if not spec.get("patients"):
+        return None
+    return resolve_path(spec.get("root") or "", spec["patients"])
+
+
+def _checked_patients():
+    for name, groups in TASK1_GROUPS.items():
+        if DATASETS[name]["builder"] is not None:
+            continue
+        for group in groups:
+            path = _task1_patients_path(name, group)
+            if path and not os.path.isfile(path):
+                raise WorkflowError(
+                    f"config error: datasets.{name}.task1.{group}.patients: {path} does not exist"
+                )
+
+
+_checked_patients()
+
+
+def task1_patients_input(wildcards):
+    """What task1_scores waits for: the patients file, or the demo folder that will hold it."""
+    path = _task1_patients_path(wildcards.dataset, wildcards.group)
+    if path is None:
+        return []
+    if DATASETS[wildcards.dataset]["builder"] == "demo":
+        return rules.demo_benchmark.output.task1
+    return path
+
+
+def task1_patients_path(wildcards):
+    return _task1_patients_path(wildcards.dataset, wildcards.group)
+
+
+def task1_groups_of(wildcards):
+    return TASK1_GROUPS[wildcards.dataset]
+
+
+def task1_truth_files(wildcards):
+    """Ground truth of every group of the dataset, in group order."""
+    truth = DATASETS[wildcards.dataset]["ground_truth"]["task1"]
+    return [truth[group] for group in TASK1_GROUPS[wildcards.dataset]]
+
+
+def task1_score_files(wildcards):
+    """Score files of every group and embedder, groups outer (evaluate_task1 reads this order)."""
+    return [
+        f"results/{wildcards.dataset}/task1/{group}/scores/{embedder}.csv"
+        for group in TASK1_GROUPS[wildcards.dataset]
+        for embedder in EMBEDDERS
+    ]
+
+
+def task1_all_run_files(wildcards):
+    """Run files of every group, embedder and attack, in the order evaluate_task1 reads them."""
+    return [
+        f"results/{wildcards.dataset}/submissions/task1/{group}/{attack}_{embedder}.csv"
+        for group in TASK1_GROUPS[wildcards.dataset]
+        for embedder in EMBEDDERS
+        for attack in ATTACKS
+    ]
+
+
+PAPER = TASK1["paper"]
+PAPER_EMBEDDERS = list(PAPER["embedders"])
+PAPER_FRACTIONS = [f"{fraction:g}" for fraction in PAPER["fractions"]]
+
+
+def _checked_paper():
+    missing = [name for name in PAPER_EMBEDDERS if name not in EMBEDDERS]
+    if missing:
+        raise WorkflowError(
+            f"config error: task1.paper.embedders: {', '.join(missing)} not among "
+            f"embed.embedders ({', '.join(EMBEDDERS)})"
+        )
+
+
+_checked_paper()
+
+
+wildcard_constraints:
+    fraction=one_of(PAPER_FRACTIONS),
+    paper_embedder=one_of(PAPER_EMBEDDERS),
+
+
+def paper_runs():
+    """The paper's runs: (embedder, fraction) -> their name in tables and run files."""
+    return {
+        (embedder, fraction): f"paper_f{fraction}_{embedder}"
+        for embedder in PAPER_EMBEDDERS
+        for fraction in PAPER_FRACTIONS
+    }
+
+
+def task1_paper_files(wildcards):
+    return [
+        f"results/{wildcards.dataset}/task1/{group}/paper/{embedder}_f{fraction}.csv"
+        for group in TASK1_GROUPS[wildcards.dataset]
+        for (embedder, fraction) in paper_runs()
+    ]
+
+
+def task1_paper_run_files(wildcards):
+    return [
+        f"results/{wildcards.dataset}/submissions/task1/{group}/{name}.csv"
+        for group in TASK1_GROUPS[wildcards.dataset]
+        for name in paper_runs().values()
+    ]

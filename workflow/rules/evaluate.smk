@@ -50,3 +50,68 @@ rule confusion_task2:
         runtime=10,
     script:
         "../scripts/confusion_task2.py"
+
+
+rule evaluate_task1:
+    input:
+        truth=task1_truth_files,
+        scores=task1_score_files,
+        runs=task1_all_run_files,
+        paper=task1_paper_files,
+        paper_runs=task1_paper_run_files,
+    output:
+        table=report(
+            "results/{dataset}/evaluation/task1.tsv",
+            caption="../report/evaluation_task1.rst",
+            category="Task 1 membership",
+            subcategory="Scores",
+            labels={"dataset": "{dataset}", "table": "task1.tsv"},
+        ),
+    log:
+        "logs/evaluate_task1/{dataset}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        groups=task1_groups_of,
+        paper=[list(run) for run in paper_runs()],
+        attacks=ATTACKS,
+        embedders=EMBEDDERS,
+        n_boot=lookup(dpath="task1/n_boot", within=config),
+        n_permutations=lookup(dpath="task1/n_permutations", within=config),
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/evaluate_task1.py"
+
+
+rule roc_task1:
+    input:
+        truth=task1_truth,
+        scores=rules.task1_scores.output.scores,
+    output:
+        figure=report(
+            "results/{dataset}/evaluation/roc/task1_{group}_{embedder}.png",
+            caption="../report/roc_task1.rst",
+            category="Task 1 membership",
+            subcategory="ROC curves",
+            labels={
+                "dataset": "{dataset}",
+                "group": "{group}",
+                "embedder": "{embedder}",
+            },
+        ),
+    log:
+        "logs/roc_task1/{dataset}_{group}_{embedder}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        attacks=ATTACKS,
+    script:
+        "../scripts/roc_task1.py"

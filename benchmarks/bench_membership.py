@@ -1,0 +1,108 @@
+"""gan_leaks and ssim_max at challenge scale: 200 queries against 10,000 synthetic 256 px images.
+
+Usage:
+  python benchmarks/bench_membership.py [--synthetic 10000] [--queries 200] [--brute-queries 4]
+
+Each method runs in its own subprocess so that its peak resident memory is its own:
+- gan_leaks, exact nearest-neighbour search (ctprints: scikit-learn NearestNeighbors) against
+  the baseline, a brute-force NumPy distance matrix; both in the `pixels` feature space (256-d).
+- ssim_max with the feature-space prefilter (50 candidates, ctprints' default) against the
+  baseline, exact SSIM with every synthetic image. The baseline is timed on --brute-queries
+  queries and its time per query is reported with the extrapolation to all queries.
+Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def images(count: int, seed: int, size: int = 256) -> np.ndarray:
+    """Smooth random 'slices': 16x16 noise upsampled, plus fine noise; uint8."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(40, 216, (count, size // 16, size // 16)).astype(np.int16)
+    out = np.repeat(np.repeat(coarse, 16, axis=1), 16, axis=2)
+    return np.clip(out + rng.integers(-10, 11, out.shape), 0, 255).astype(np.uint8)
+
+
+def run(method: str, n_synthetic: int, n_queries: int) -> dict:
+    from ctprints.embed import pixel_features
+    from ctprints.membership import GanLeaks, Reference, SsimMax, _distances
+
+    synthetic = images(n_synthetic, 0)
+    # Half the queries are noisy copies of synthetic images (members), half are new.
+    queries = np.concatenate([synthetic[: n_queries // 2], images(n_queries - n_queries // 2, 1)])
+    rng = np.random.default_rng(2)
+    queries = np.clip(queries + rng.integers(-3, 4, queries.shape), 0, 255).astype(np.uint8)
+    s_features, q_features = pixel_features(synthetic), pixel_features(queries)
+    reference = Reference(s_features, s_features[:10], synthetic_images=synthetic)
+    start = time.perf_counter()
+    if method == "gan_leaks":
+        scores = GanLeaks().fit(reference).score(q_features)
+    elif method == "gan_leaks_brute":
+        attack = GanLeaks().fit(reference)
+        scores = -_distances(attack.scale_(q_features), attack.synthetic_).min(axis=1)
+    elif method == "ssim_max":
+        scores = SsimMax(candidates=50).fit(reference).score(q_features, queries)
+    elif method == "ssim_max_brute":
+        scores = SsimMax(candidates=None).fit(reference).score(q_features, queries)
+    seconds = time.perf_counter() - start
+    members = scores[: n_queries // 2].mean() - scores[n_queries // 2 :].mean()
+    return {
+        "seconds": seconds,
+        "per_query_ms": 1000 * seconds / n_queries,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "member_gap": float(members),
+        "scores": [float(x) for x in scores[:4]],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synthetic", type=int, default=10000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--brute-queries", type=int, default=4)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        method, n_synthetic, n_queries = args.child
+        print(json.dumps(run(method, int(n_synthetic), int(n_queries))))
+        return
+    results = {}
+    for method, queries in (
+        ("gan_leaks", args.queries),
+        ("gan_leaks_brute", args.queries),
+        ("ssim_max", args.queries),
+        ("ssim_max_brute", args.brute_queries),
+    ):
+        output = subprocess.run(
+            [sys.executable, __file__, "--child", method, str(args.synthetic), str(queries)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        results[method] = (queries, json.loads(output.strip().splitlines()[-1]))
+    print(f"{args.queries} queries against {args.synthetic} synthetic 256x256 images")
+    print(
+        "| method | queries timed | seconds | ms per query | est. s for all queries | "
+        "peak RSS MiB | first scores |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for method, (queries, r) in results.items():
+        estimate = r["per_query_ms"] * args.queries / 1000
+        print(
+            f"| {method} | {queries} | {r['seconds']:.1f} | {r['per_query_ms']:.1f} | "
+            f"{estimate:.1f} | {r['peak_rss_mib']:.0f} | "
+            f"{', '.join(f'{x:.4f}' for x in r['scores'])} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

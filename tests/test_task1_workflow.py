@@ -1,0 +1,185 @@
+"""Task 1 end to end on the tiny demo: scores, run files, evaluation, figures, bad input."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import planned_jobs, run_snakemake
+from conftest import tiny_config as _config
+
+from ctprints.membership import MembershipError, group_rows
+from ctprints.submission import read_run
+
+pytestmark = pytest.mark.workflow
+EMBEDDERS = ["spectrum", "residual", "pixels", "resnet18"]  # config.yaml's
+ATTACKS = ["gan_leaks", "gan_leaks_cal", "monte_carlo", "domias", "ssim_max", "meta"]
+GROUPS = ["group1", "group2"]
+
+
+def _test_ids(built, group) -> set[str]:
+    return {p.stem for p in (built / f"data/demo/task1/{group}/real_unknown_1").glob("*.png")}
+
+
+def test_every_task1_run_file_passes_the_official_validator(built) -> None:
+    for group in GROUPS:
+        runs = {p.stem for p in (built / f"results/demo/submissions/task1/{group}").glob("*.csv")}
+        expected = {f"{a}_{e}" for a in ATTACKS for e in EMBEDDERS} | {"paper_f0.5_spectrum"}
+        assert runs == expected
+        for run in runs:
+            path = built / f"results/demo/submissions/task1/{group}/{run}.csv"
+            labels = read_run(path, task=1, expected_ids=_test_ids(built, group))
+            assert set(labels.values()) <= {"0", "1"}
+
+
+def test_scores_are_out_of_fold_and_cover_every_image(built) -> None:
+    for group in GROUPS:
+        scores = pd.read_csv(built / f"results/demo/task1/{group}/scores/pixels.csv")
+        test = scores[scores.split == "test"]
+        assert set(test.image_id) == _test_ids(built, group)
+        assert test.label.isna().all()  # the test labels are never read by the attacks
+        dev = scores[scores.split == "dev"]
+        used = len(list((built / f"data/demo/task1/{group}/used").glob("*.png")))
+        assert (dev.label == 1).sum() == used
+        assert (scores[scores.split == "control"].shape[0]) == used
+        assert np.isfinite(scores[ATTACKS].to_numpy()).all()
+    # group2 has 2 used dev patients at tiny scale: cross-validated by patient; group1 has one,
+    # so it falls back to folds of images and says so.
+    grouping = {
+        g: pd.read_csv(built / f"results/demo/task1/{g}/scores/pixels.csv").grouping.iloc[0]
+        for g in GROUPS
+    }
+    assert grouping == {"group1": "image", "group2": "patient"}
+
+
+def test_evaluation_table_reports_every_attack_space_group_and_split(built) -> None:
+    table = pd.read_csv(built / "results/demo/evaluation/task1.tsv", sep="\t")
+    attacks = table[~table.attack.str.startswith("paper")]
+    assert len(attacks) == len(GROUPS) * len(EMBEDDERS) * len(ATTACKS) * 3
+    assert set(attacks.split) == {"cv_dev", "control", "test"}
+    test = table[table.split == "test"]
+    for metric in ("auc", "tpr_at_1fpr", "f1", "kappa", "accuracy"):
+        assert (test[f"{metric}_ci_low"] <= test[metric] + 1e-9).all()
+        assert (test[metric] <= test[f"{metric}_ci_high"] + 1e-9).all()
+    assert table.p_value.between(0, 1).all()
+    # The tiny group-1 generator memorised its few patients: the best attack finds them.
+    best = test[(test.group == "group1")].auc.max()
+    assert best >= 0.9
+    paper = table[table.attack == "paper_autogluon_f0.5"]
+    assert set(paper.split) <= {"holdout_dev", "test"} and "test" in set(paper.split)
+    assert paper.autogluon_val_auc.notna().all()
+    for group in GROUPS:
+        assert (
+            built / f"results/demo/task1/{group}/autogluon/spectrum_f0.5/predictor.pkl"
+        ).exists()
+
+
+def test_roc_figures_exist_for_every_group_and_space(built) -> None:
+    figures = {p.name for p in (built / "results/demo/evaluation/roc").glob("*.png")}
+    assert figures == {f"task1_{g}_{e}.png" for g in GROUPS for e in EMBEDDERS}
+
+
+def test_changing_autogluon_settings_reruns_only_the_paper_runs(built) -> None:
+    _config(built, "paper.yaml", **{"task1.paper.time_limit": 12})
+    jobs = planned_jobs(run_snakemake(built, "-n", "all", configfile="paper.yaml").stdout)
+    assert jobs.get("task1_paper") == 2
+    assert set(jobs) <= {"task1_paper", "run_file_paper", "evaluate_task1", "all"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"task1.attacks": ["gan_leaks", "logan"]},
+            r"task1\.attacks: unknown attack\(s\) logan; known: domias, gan_leaks",
+        ),
+        (
+            {"task1.paper.fractions": [0.5, 1.5]},
+            r"task1\.paper\.fractions\.1: 1\.5 is greater than the maximum of 1",
+        ),
+        (
+            {"task1.paper.fractions": [0]},
+            r"task1\.paper\.fractions\.0: 0 is less than or equal to the minimum of 0",
+        ),
+        (
+            {"task1.run.attack": "domias", "task1.attacks": ["gan_leaks"]},
+            r"task1\.run\.attack: 'domias' is not among task1\.attacks",
+        ),
+        ({"task1.attacks": ["meta"]}, r"meta stacks other attacks"),
+    ],
+)
+def test_bad_task1_config_stops_before_any_job(tmp_path, changes, message) -> None:
+    _config(tmp_path, **changes)
+    result = run_snakemake(tmp_path, "all", check=False)
+    assert result.returncode != 0
+    assert re.search(message, result.stderr), result.stderr
+    for folder in ("results", "data", "logs"):
+        assert not (tmp_path / folder).exists()
+
+
+def test_a_group_without_used_images_names_the_group(tmp_path) -> None:
+    from conftest import write_config, write_layout
+
+    spec = write_layout(tmp_path)
+    spec["task1"]["group1"]["used"] = False
+    write_config(tmp_path, {"clef": spec}, ["clef"])
+    result = run_snakemake(tmp_path, "all", check=False)
+    assert result.returncode != 0
+    assert "datasets.clef.task1.group1: missing folder for role(s) used" in result.stderr
+
+
+def test_an_empty_test_folder_names_the_group_and_folder(tmp_path) -> None:
+    from conftest import write_config, write_layout
+
+    spec = write_layout(tmp_path)
+    for png in (tmp_path / "clef/task1/real_unknown_1").glob("*.png"):
+        png.unlink()
+    write_config(tmp_path, {"clef": spec}, ["clef"])
+    result = run_snakemake(tmp_path, "--cores", "1", "all", check=False)
+    assert result.returncode != 0
+    assert re.search(r"datasets\.clef\.task1\.group1\.test_real: .*real_unknown_1", result.stderr)
+
+
+def _manifest(sizes: dict) -> pd.DataFrame:
+    rows = []
+    for role, (count, size) in sizes.items():
+        folder = {
+            "generated": "generated",
+            "used": "used",
+            "not_used": "not_used",
+            "real_unknown": "real_unknown_1",
+        }[role]
+        for i in range(count):
+            rows.append(
+                {
+                    "key": f"task1/g/{role}{i}",
+                    "image_id": f"{role}{i}",
+                    "path": f"clef/{folder}/{role}{i}.png",
+                    "task": "task1",
+                    "group": "g",
+                    "split": "test" if role == "real_unknown" else "dev",
+                    "role": role,
+                    "label": None,
+                    "width": size,
+                    "height": size,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_sizes_that_differ_between_synthetic_and_real_are_named() -> None:
+    manifest = _manifest(
+        {"generated": (3, 64), "used": (2, 32), "not_used": (2, 32), "real_unknown": (2, 32)}
+    )
+    with pytest.raises(
+        MembershipError,
+        match=r"datasets\.clef\.task1\.g: synthetic and real "
+        r"images must have one size, found synthetic 64x64 \(clef/generated\)",
+    ):
+        group_rows(manifest, "g", "clef")
+
+
+def test_a_group_without_real_test_images_is_named() -> None:
+    manifest = _manifest({"generated": (3, 32), "used": (2, 32), "not_used": (2, 32)})
+    with pytest.raises(MembershipError, match=r"datasets\.clef\.task1\.g: no test real images"):
+        group_rows(manifest, "g", "clef")

@@ -1,0 +1,87 @@
+# Task 1 membership: every attack in every embedder's feature space, per group; run files.
+
+
+rule task1_scores:
+    input:
+        manifest=rules.manifest.output.manifest,
+        embeddings="results/{dataset}/embeddings/{embedder}.parquet",
+        patients=task1_patients_input,
+    output:
+        scores="results/{dataset}/task1/{group}/scores/{embedder}.csv",
+    log:
+        "logs/task1_scores/{dataset}_{group}_{embedder}.log",
+    benchmark:
+        "benchmarks/task1_scores/{dataset}_{group}_{embedder}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        attacks=ATTACKS,
+        folds=lookup(dpath="task1/folds", within=config),
+        settings=attack_settings,
+        patients=task1_patients_path,
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/task1_scores.py"
+
+
+rule run_file_task1:
+    input:
+        scores=rules.task1_scores.output.scores,
+    output:
+        run="results/{dataset}/submissions/task1/{group}/{attack}_{embedder}.csv",
+    log:
+        "logs/run_file_task1/{dataset}_{group}_{attack}_{embedder}.log",
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        threshold=lookup(dpath="task1/threshold", within=config),
+    script:
+        "../scripts/run_file_task1.py"
+
+
+rule task1_paper:
+    input:
+        manifest=rules.manifest.output.manifest,
+        embeddings="results/{dataset}/embeddings/{paper_embedder}.parquet",
+        patients=task1_patients_input,
+    output:
+        model=directory(
+            "results/{dataset}/task1/{group}/autogluon/{paper_embedder}_f{fraction}"
+        ),
+        scores="results/{dataset}/task1/{group}/paper/{paper_embedder}_f{fraction}.csv",
+    log:
+        "logs/task1_paper/{dataset}_{group}_{paper_embedder}_f{fraction}.log",
+    benchmark:
+        "benchmarks/task1_paper/{dataset}_{group}_{paper_embedder}_f{fraction}.tsv"
+    conda:
+        "../../envs/automl.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    params:
+        k=lookup(dpath="task1/paper/k", within=config),
+        pca=lookup(dpath="task1/paper/pca", within=config),
+        presets=lookup(dpath="task1/paper/presets", within=config),
+        time_limit=lookup(dpath="task1/paper/time_limit", within=config),
+        patients=task1_patients_path,
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/task1_paper.py"
+
+
+use rule run_file_task1 as run_file_paper with:
+    input:
+        scores=rules.task1_paper.output.scores,
+    output:
+        run="results/{dataset}/submissions/task1/{group}/paper_f{fraction}_{paper_embedder}.csv",
+    log:
+        "logs/run_file_task1/{dataset}_{group}_paper_f{fraction}_{paper_embedder}.log",
