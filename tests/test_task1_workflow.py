@@ -137,7 +137,11 @@ def test_an_empty_test_folder_names_the_group_and_folder(tmp_path) -> None:
     write_config(tmp_path, {"clef": spec}, ["clef"])
     result = run_snakemake(tmp_path, "--cores", "1", "all", check=False)
     assert result.returncode != 0
-    assert re.search(r"datasets\.clef\.task1\.group1\.test_real: .*real_unknown_1", result.stderr)
+    message = (
+        r"real_unknown_1: no PNG images in this folder .*"
+        r"\(datasets\.clef\.task1\.group1\.test_real\)"
+    )
+    assert re.search(message, result.stdout + result.stderr)
 
 
 def _manifest(sizes: dict) -> pd.DataFrame:
