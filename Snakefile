@@ -94,7 +94,7 @@ rule submission_task2_networks:
                 dataset=name,
                 network=NETWORKS,
                 size=train_size(name),
-                round=ROUNDS,
+                round=ROUNDS_OF[name],
             )
             for name in TASK2_DATASETS
         ],

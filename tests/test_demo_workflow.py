@@ -57,12 +57,21 @@ def test_folders_counts_and_2023_style_ids(built) -> None:
     for group in ("group1", "group2"):
         base = root / "task1" / group
         assert sorted(p.name for p in base.iterdir()) == [
+            "dev_patients.csv",
             "generated",
             "generated_1",
             "not_used",
             "real_unknown_1",
             "used",
         ]
+        # The patient of every dev image, and of no test image.
+        patients = pd.read_csv(base / "dev_patients.csv", dtype=str)
+        dev = {p.stem for role in ("used", "not_used") for p in (base / role).glob("*.png")}
+        assert set(patients.image_id) == dev
+        truth = pd.read_csv(built / DEMO / "ground_truth" / "patients.csv", dtype=str)
+        truth = truth[(truth.group == group) & (truth.split == "dev")]
+        expected = dict(zip(truth.key.str.split("/").str[-1], truth.patient_id, strict=True))
+        assert dict(zip(patients.image_id, patients.patient, strict=True)) == expected
         assert len(list((base / "generated").glob("*.png"))) == scale.task1_generated
         assert all(re.fullmatch(r"generated_\d{4}\.png", p.name) for p in base.glob("generated/*"))
         assert all(

@@ -312,7 +312,7 @@ TRAIN = config["task2"]["train"]
 ARCHS = list(TRAIN["archs"])
 PSEUDO = TRAIN["pseudo"]["source"]
 # Round 1 exists only when pseudo-labels give it an extra class to learn.
-ROUNDS = ["round0"] if PSEUDO == "none" else ["round0", "round1"]
+ROUNDS_OF = {}  # dataset -> its training rounds (filled by _checked_training)
 NETWORKS = ARCHS + ["ensemble"]
 
 
@@ -360,15 +360,18 @@ def _checked_training():
             )
         else:
             sizes[name] = default_size(image_size)
-        if PSEUDO == "none":
-            continue
         unseen = n_generators_of(name) - len(TASK2_LABELS[name])
-        if unseen < 1 or (PSEUDO == "weakest" and unseen > 1):
+        # Round 1 learns the unseen generator; a dataset without one has only round 0.
+        ROUNDS_OF[name] = (
+            ["round0"] if PSEUDO == "none" or unseen < 1 else ["round0", "round1"]
+        )
+        if len(ROUNDS_OF[name]) == 1:
+            continue
+        if PSEUDO == "weakest" and unseen > 1:
             raise WorkflowError(
-                f"config error: task2.train.pseudo.source: {PSEUDO} labels one unseen generator, "
-                f"but datasets.{name} has {unseen} (n_generators "
-                f"{n_generators_of(name)}, {len(TASK2_LABELS[name])} training folders)"
-                + ("; use source: openset" if unseen > 1 else "; use source: none")
+                f"config error: task2.train.pseudo.source: weakest labels one unseen generator, "
+                f"but datasets.{name} has {unseen} (n_generators {n_generators_of(name)}, "
+                f"{len(TASK2_LABELS[name])} training folders); use source: openset"
             )
         if PSEUDO == "weakest":
             try:
@@ -393,7 +396,7 @@ TRAIN_SIZES, PSEUDO_COUNTS = _checked_training()
 wildcard_constraints:
     arch=one_of(ARCHS),
     network=one_of(NETWORKS),
-    round=one_of(ROUNDS),
+    round=one_of(sorted({r for rounds in ROUNDS_OF.values() for r in rounds})),
     size=one_of(sorted({str(size) for size in TRAIN_SIZES.values()})),
 
 
@@ -429,12 +432,6 @@ def known_labels(wildcards):
     return TASK2_LABELS[wildcards.dataset]
 
 
-def network_runs(dataset):
-    """Run names of the network path: every architecture and the ensemble, every round."""
-    size = TRAIN_SIZES[dataset]
-    return [f"{network}_{size}_{round_}" for round_ in ROUNDS for network in NETWORKS]
-
-
 def task2_runs(dataset):
     """Every task 2 run of a dataset: run name -> (method, features) for the evaluation table."""
     runs = {
@@ -443,7 +440,7 @@ def task2_runs(dataset):
         for embedder in EMBEDDERS
     }
     size = TRAIN_SIZES[dataset]
-    for round_ in ROUNDS:
+    for round_ in ROUNDS_OF[dataset]:
         for network in NETWORKS:
             runs[f"{network}_{size}_{round_}"] = {
                 "method": f"cnn_{round_}",
