@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,16 @@ def tiny_config(workdir: Path, name: str = "config.yaml", **changes) -> dict:
         node[last] = value
     (workdir / name).write_text(yaml.safe_dump(config, sort_keys=False))
     return config
+
+
+def assert_config_stops_before_any_job(workdir: Path, message: str, **changes) -> None:
+    """The tiny config with ``changes`` stops `all` with ``message`` and writes nothing."""
+    tiny_config(workdir, **changes)
+    result = run_snakemake(workdir, "all", check=False)
+    assert result.returncode != 0
+    assert re.search(message, result.stderr), result.stderr
+    for folder in ("results", "data", "logs"):
+        assert not (workdir / folder).exists()
 
 
 @pytest.fixture(scope="session")

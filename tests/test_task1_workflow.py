@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import planned_jobs, run_snakemake
+from conftest import assert_config_stops_before_any_job, planned_jobs, run_snakemake
 from conftest import tiny_config as _config
 
 from ctprints.membership import MembershipError, group_rows
@@ -109,12 +109,7 @@ def test_changing_autogluon_settings_reruns_only_the_paper_runs(built) -> None:
     ],
 )
 def test_bad_task1_config_stops_before_any_job(tmp_path, changes, message) -> None:
-    _config(tmp_path, **changes)
-    result = run_snakemake(tmp_path, "all", check=False)
-    assert result.returncode != 0
-    assert re.search(message, result.stderr), result.stderr
-    for folder in ("results", "data", "logs"):
-        assert not (tmp_path / folder).exists()
+    assert_config_stops_before_any_job(tmp_path, message, **changes)
 
 
 def test_a_group_without_used_images_names_the_group(tmp_path) -> None:

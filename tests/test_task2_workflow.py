@@ -1,11 +1,9 @@
 """Task 2 end to end on the tiny demo: run files, scores, figures, reruns and bad config."""
 
-import re
-
 import pandas as pd
 import pytest
 import torch
-from conftest import planned_jobs, run_snakemake
+from conftest import assert_config_stops_before_any_job, planned_jobs, run_snakemake
 from conftest import tiny_config as _config
 
 from ctprints.submission import read_run
@@ -125,20 +123,23 @@ def test_figures_exist_for_every_embedder_and_run(built) -> None:
     assert "task2_ensemble_32_round1" in confusion
 
 
+# The pseudo-labels and every rule downstream of them.
+AFTER_PSEUDO_LABELS = {
+    "pseudo_labels",
+    "train_round1",
+    "ensemble_task2",
+    "run_file_network",
+    "confusion_task2",
+    "evaluate_task2",
+    "all",
+}
+
+
 def test_changing_epochs_replans_training_but_no_embedding_or_tsne(built) -> None:
     _config(built, "epochs.yaml", **{"task2.train.epochs": 2})
     jobs = planned_jobs(run_snakemake(built, "-n", "all", configfile="epochs.yaml").stdout)
     assert jobs.get("train_round0") == 3 and jobs.get("train_round1") == 3
-    assert set(jobs) <= {
-        "train_round0",
-        "pseudo_labels",
-        "train_round1",
-        "ensemble_task2",
-        "run_file_network",
-        "confusion_task2",
-        "evaluate_task2",
-        "all",
-    }
+    assert set(jobs) <= {"train_round0", *AFTER_PSEUDO_LABELS}
 
 
 def test_changing_pseudo_n_replans_only_round1_and_after(built) -> None:
@@ -147,15 +148,7 @@ def test_changing_pseudo_n_replans_only_round1_and_after(built) -> None:
     jobs = planned_jobs(result.stdout)
     assert jobs.get("pseudo_labels") == 3 and jobs.get("train_round1") == 3
     assert jobs.get("ensemble_task2") == 1  # round 1's; round 0's ensemble is unchanged
-    assert set(jobs) <= {
-        "pseudo_labels",
-        "train_round1",
-        "ensemble_task2",
-        "run_file_network",
-        "confusion_task2",
-        "evaluate_task2",
-        "all",
-    }
+    assert set(jobs) <= AFTER_PSEUDO_LABELS
 
 
 def test_changing_perplexity_replans_tsne_but_no_embedding(built) -> None:
@@ -219,12 +212,7 @@ def test_changing_a_kmeans_setting_plans_no_tsne(built) -> None:
     ],
 )
 def test_bad_task2_config_stops_before_any_job(tmp_path, changes, message) -> None:
-    _config(tmp_path, **changes)
-    result = run_snakemake(tmp_path, "all", check=False)
-    assert result.returncode != 0
-    assert re.search(message, result.stderr), result.stderr
-    for folder in ("results", "data", "logs"):
-        assert not (tmp_path / folder).exists()
+    assert_config_stops_before_any_job(tmp_path, message, **changes)
 
 
 def test_wrong_shaped_weights_stop_before_any_job(tmp_path) -> None:

@@ -60,10 +60,10 @@ class Reference:
     synthetic_images: np.ndarray | None = None
 
 
-def _scaler(reference: Reference):
+def _scaler(synthetic: np.ndarray):
     """Standardise features with statistics of the synthetic images (never the queries)."""
-    mean = reference.synthetic.mean(axis=0)
-    std = reference.synthetic.std(axis=0)
+    mean = synthetic.mean(axis=0)
+    std = synthetic.std(axis=0)
     std[std == 0] = 1.0
     return lambda X: ((np.asarray(X, dtype=np.float64) - mean) / std).astype(np.float32)
 
@@ -83,7 +83,7 @@ class GanLeaks:
     """Minus the distance from the query to the nearest synthetic image."""
 
     def fit(self, reference: Reference) -> GanLeaks:
-        self.scale_ = _scaler(reference)
+        self.scale_ = _scaler(reference.synthetic)
         self.synthetic_ = self.scale_(reference.synthetic)
         return self
 
@@ -171,7 +171,7 @@ class Domias:
     def fit(self, reference: Reference) -> Domias:
         from sklearn.decomposition import PCA
 
-        scale = _scaler(reference)
+        scale = _scaler(reference.synthetic)
         components = max(
             1, min(self.components, reference.synthetic.shape[1], len(reference.synthetic) - 1)
         )
@@ -282,8 +282,7 @@ def make_attack(name: str, settings: dict | None = None):
     if name == "meta":
         return Meta(**settings)
     if name not in ATTACKS:
-        known = ", ".join(sorted([*ATTACKS, *STACKED]))
-        raise MembershipError(f"unknown attack {name!r}; known: {known}")
+        raise MembershipError(f"unknown attack {name!r}; known: {', '.join(available_attacks())}")
     return ATTACKS[name](**settings)
 
 
@@ -585,6 +584,18 @@ def group_rows(manifest, group: str, dataset: str = "dataset"):
     return parts
 
 
+def part_features(features, part) -> np.ndarray:
+    """The (N, D) feature rows of a manifest part, from an embeddings frame indexed by key."""
+    from ctprints.embed import feature_matrix
+
+    return feature_matrix(features.loc[list(part["key"])].reset_index())
+
+
+def _dev_groups(dev, patients: dict[str, str] | None) -> np.ndarray | None:
+    """The patient of each dev row (used then not-used), or None where patients are unknown."""
+    return None if patients is None else np.array([patients[i] for i in dev["image_id"]])
+
+
 def group_scores(
     parts: dict,
     features,
@@ -608,17 +619,15 @@ def group_scores(
     """
     import pandas as pd
 
-    from ctprints.embed import feature_matrix
-
     def matrix(part):
-        return feature_matrix(features.loc[list(part["key"])].reset_index())
+        return part_features(features, part)
 
     needs_pixels = "ssim_max" in names
     pixels = (lambda part: read_pixels(list(part["path"]))) if needs_pixels else (lambda part: None)
     synthetic = matrix(parts["generated"])
     synthetic_images = pixels(parts["generated"])
     dev = pd.concat([parts["used"], parts["not_used"]], ignore_index=True)
-    groups = None if patients is None else np.array([patients[i] for i in dev["image_id"]])
+    groups = _dev_groups(dev, patients)
     labelled = Labelled(
         matrix(dev),
         np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
@@ -645,17 +654,18 @@ def group_scores(
     )
     used = parts["used"].reset_index(drop=True)
     rng = np.random.default_rng(seed)
-    if groups is None:
-        control_labels = np.zeros(len(used), dtype=int)
-        control_labels[rng.permutation(len(used))[: len(used) // 2]] = 1
-        control_groups = None
-    else:  # halves of whole patients, so that no patient is on both sides
-        control_groups = groups[: len(used)]
-        names_ = rng.permutation(np.unique(control_groups))
-        control_labels = np.isin(control_groups, names_[: len(names_) // 2]).astype(int)
+
+    def halves(units):
+        """1 for the units (images or patients) in the first half of a random order, else 0."""
+        names = rng.permutation(np.unique(units))
+        return np.isin(units, names[: len(names) // 2]).astype(int)
+
+    images_only = np.arange(len(used))
+    control_groups = None if groups is None else groups[: len(used)]
+    # Halves of whole patients where they are known, so that no patient is on both sides.
     control = Labelled(
         labelled.X[: len(used)],
-        control_labels,
+        halves(images_only if control_groups is None else control_groups),
         None if labelled.images is None else labelled.images[: len(used)],
         control_groups,
     )
@@ -663,9 +673,7 @@ def group_scores(
         # Fewer than 4 used patients: halves of whole patients cannot be cross-validated, so
         # the control falls back to halves of images (and says so in its grouping column).
         control.groups = None
-        control.y = np.zeros(len(used), dtype=int)
-        control.y[rng.permutation(len(used))[: len(used) // 2]] = 1
-        control_labels = control.y
+        control.y = halves(images_only)
     control_scores = cross_validated_scores(
         names, control, synthetic, synthetic_images, n_folds, seed, settings
     )
@@ -673,17 +681,16 @@ def group_scores(
     for split, rows, labels, scores in (
         ("dev", dev, labelled.y, dev_scores),
         ("test", test, [None] * len(test), test_scores),
-        ("control", used, control_labels, control_scores),
+        ("control", used, control.y, control_scores),
     ):
         frame = rows[["key", "image_id"]].reset_index(drop=True).copy()
         frame["split"] = split
         frame["label"] = pd.array(labels, dtype="Int64")
         # How the out-of-fold scores were cross-validated (test scores: how dev's were), and the
-        # patient of each row where it is known and used, for the cluster bootstrap.
-        source = {"dev": labelled, "control": control}.get(split)
-        grouped = (control if split == "control" else labelled).groups is not None
-        frame["grouping"] = "patient" if grouped else "image"
-        frame["patient"] = source.groups if source is not None and grouped else None
+        # patient of each dev or control row where folds used it, for the cluster bootstrap.
+        folded = control if split == "control" else labelled
+        frame["grouping"] = "image" if folded.groups is None else "patient"
+        frame["patient"] = None if split == "test" else folded.groups
         for name in names:
             frame[name] = scores[name]
         frames.append(frame)
@@ -722,7 +729,7 @@ def _pca(synthetic: np.ndarray, components: int, seed: int):
     from sklearn.decomposition import PCA
 
     components = max(1, min(components, synthetic.shape[1], len(synthetic) - 1))
-    scale = _scaler(Reference(synthetic, synthetic))
+    scale = _scaler(synthetic)
     pca = PCA(n_components=components, random_state=seed).fit(scale(synthetic))
     return lambda X: pca.transform(scale(X)).astype(np.float32)
 
@@ -816,3 +823,58 @@ def paper_autogluon(
 
     held_out = ~train
     return held_out, score(real_p[held_out]), score(project(queries)), info
+
+
+def paper_group_scores(
+    parts: dict,
+    features,
+    fraction: float,
+    path: str,
+    patients: dict[str, str] | None = None,
+    **settings,
+):
+    """:func:`paper_autogluon` for one group: a DataFrame of the held-out dev rows (split dev,
+    label, patient) and the test rows (split test), with the score in column ``paper`` and
+    AutoGluon's figures (``autogluon_val_auc``, ...) and the hold-out grouping in every row."""
+    import pandas as pd
+
+    dev = pd.concat([parts["used"], parts["not_used"]], ignore_index=True)
+    groups = _dev_groups(dev, patients)
+    held_out, held_scores, test_scores, info = paper_autogluon(
+        part_features(features, parts["used"]),
+        part_features(features, parts["not_used"]),
+        part_features(features, parts["generated"]),
+        part_features(features, parts["test"]),
+        fraction=fraction,
+        path=path,
+        groups=groups,
+        **settings,
+    )
+    dev_labels = [1] * len(parts["used"]) + [0] * len(parts["not_used"])
+    frames = [
+        pd.DataFrame(
+            {
+                "key": dev["key"][held_out],
+                "image_id": dev["image_id"][held_out],
+                "split": "dev",
+                "label": pd.array(dev_labels, dtype="Int64")[held_out],
+                "paper": held_scores,
+                "patient": None if groups is None else groups[held_out],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "key": parts["test"]["key"].to_numpy(),
+                "image_id": parts["test"]["image_id"].to_numpy(),
+                "split": "test",
+                "label": pd.array([None] * len(parts["test"]), dtype="Int64"),
+                "paper": test_scores,
+            }
+        ),
+    ]
+    scores = pd.concat(frames, ignore_index=True)
+    for name, value in info.items():
+        scores[name] = value
+    # AutoGluon's own validation split is by pair; the hold-out is by patient where known.
+    scores["grouping"] = "image" if groups is None else "patient"
+    return scores, info

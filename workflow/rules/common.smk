@@ -150,50 +150,54 @@ from ctprints.embed import (
 )
 
 
+def _require_known(key, names, known, noun):
+    """Stop unless every configured name is one the library knows; list the known ones."""
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise WorkflowError(
+            f"config error: {key}: unknown {noun}(s) {', '.join(unknown)}; "
+            f"known: {', '.join(known)}"
+        )
+
+
+def _require_listed(key, value, listed_key, listed):
+    """Stop unless a run's setting names one of the configured choices."""
+    if value not in listed:
+        raise WorkflowError(
+            f"config error: {key}: {value!r} is not among {listed_key} ({', '.join(listed)})"
+        )
+
+
+def _check_weights_file(section, name, weights):
+    """A weights path (anything but none or imagenet) must be a state dict that fits ``name``."""
+    if weights in ("none", "imagenet"):
+        return
+    try:
+        check_state_dict(name, weights)
+    except EmbedderError as error:  # the message starts with the name
+        raise WorkflowError(f"config error: {section}.{error}") from None
+
+
 def _checked_embedders():
     """Configured embedders, each known, with any weights file checked against its backbone."""
     names = config["embed"]["embedders"]
-    unknown = [name for name in names if name not in available_embedders()]
-    if unknown:
-        raise WorkflowError(
-            f"config error: embed.embedders: unknown embedder(s) {', '.join(unknown)}; "
-            f"known: {', '.join(available_embedders())}"
-        )
+    _require_known("embed.embedders", names, available_embedders(), "embedder")
     for name, weights in config["embed"]["weights"].items():
         if name not in CNN_BACKBONES:
             raise WorkflowError(
                 f"config error: embed.weights.{name}: weights apply to CNN embedders only "
                 f"({', '.join(CNN_BACKBONES)})"
             )
-        if weights not in ("none", "imagenet"):
-            try:
-                check_state_dict(name, weights)
-            except EmbedderError as error:
-                raise WorkflowError(
-                    f"config error: embed.weights.{name}: {error}"
-                ) from None
+        _check_weights_file("embed.weights", name, weights)
     return list(names)
 
 
 def _checked_methods():
     names = config["task2"]["methods"]
-    unknown = [name for name in names if name not in METHOD_INPUT]
-    if unknown:
-        raise WorkflowError(
-            f"config error: task2.methods: unknown method(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(METHOD_INPUT))}"
-        )
+    _require_known("task2.methods", names, sorted(METHOD_INPUT), "method")
     run = config["task2"]["run"]
-    if run["method"] not in names:
-        raise WorkflowError(
-            f"config error: task2.run.method: {run['method']!r} is not among task2.methods "
-            f"({', '.join(names)})"
-        )
-    if run["embedder"] not in EMBEDDERS:
-        raise WorkflowError(
-            f"config error: task2.run.embedder: {run['embedder']!r} is not among "
-            f"embed.embedders ({', '.join(EMBEDDERS)})"
-        )
+    _require_listed("task2.run.method", run["method"], "task2.methods", names)
+    _require_listed("task2.run.embedder", run["embedder"], "embed.embedders", EMBEDDERS)
     return list(names)
 
 
@@ -338,13 +342,7 @@ def _checked_training():
                 f"config error: task2.train.weights.{name}: not among task2.train.archs "
                 f"({', '.join(ARCHS)})"
             )
-        if weights not in ("none", "imagenet"):
-            try:
-                check_state_dict(name, weights)
-            except EmbedderError as error:
-                raise WorkflowError(
-                    f"config error: task2.train.weights.{error}"
-                ) from None
+        _check_weights_file("task2.train.weights", name, weights)
     sizes, counts = {}, {}
     for name in TASK2_DATASETS:
         image_size = DATASETS[name]["image_size"]
@@ -476,27 +474,14 @@ TASK1 = config["task1"]
 
 def _checked_task1():
     """Datasets with task 1 groups -> their group names; attacks and the run checked."""
-    unknown = [name for name in TASK1["attacks"] if name not in available_attacks()]
-    if unknown:
-        raise WorkflowError(
-            f"config error: task1.attacks: unknown attack(s) {', '.join(unknown)}; "
-            f"known: {', '.join(available_attacks())}"
-        )
+    _require_known("task1.attacks", TASK1["attacks"], available_attacks(), "attack")
     if "meta" in TASK1["attacks"] and len(TASK1["attacks"]) < 2:
         raise WorkflowError(
             "config error: task1.attacks: meta stacks other attacks; list at least one more"
         )
     run = TASK1["run"]
-    if run["attack"] not in TASK1["attacks"]:
-        raise WorkflowError(
-            f"config error: task1.run.attack: {run['attack']!r} is not among task1.attacks "
-            f"({', '.join(TASK1['attacks'])})"
-        )
-    if run["embedder"] not in EMBEDDERS:
-        raise WorkflowError(
-            f"config error: task1.run.embedder: {run['embedder']!r} is not among "
-            f"embed.embedders ({', '.join(EMBEDDERS)})"
-        )
+    _require_listed("task1.run.attack", run["attack"], "task1.attacks", TASK1["attacks"])
+    _require_listed("task1.run.embedder", run["embedder"], "embed.embedders", EMBEDDERS)
     groups = {}
     for name, spec in DATASETS.items():
         named = [group for group, roles in (spec.get("task1") or {}).items() if roles]
@@ -539,11 +524,12 @@ def task1_run_name():
     return f"{TASK1['run']['attack']}_{TASK1['run']['embedder']}"
 
 
-def task1_run_files(dataset, runs=None):
+def task1_run_files(dataset, runs):
+    """Run files of the given runs in every task 1 group of the dataset, groups outer."""
     return [
         f"results/{dataset}/submissions/task1/{group}/{run}.csv"
         for group in TASK1_GROUPS.get(dataset, [])
-        for run in (runs or [f"{a}_{e}" for a in ATTACKS for e in EMBEDDERS])
+        for run in runs
     ]
 
 
@@ -605,12 +591,8 @@ def task1_score_files(wildcards):
 
 def task1_all_run_files(wildcards):
     """Run files of every group, embedder and attack, in the order evaluate_task1 reads them."""
-    return [
-        f"results/{wildcards.dataset}/submissions/task1/{group}/{attack}_{embedder}.csv"
-        for group in TASK1_GROUPS[wildcards.dataset]
-        for embedder in EMBEDDERS
-        for attack in ATTACKS
-    ]
+    runs = [f"{attack}_{embedder}" for embedder in EMBEDDERS for attack in ATTACKS]
+    return task1_run_files(wildcards.dataset, runs)
 
 
 PAPER = TASK1["paper"]
@@ -653,8 +635,4 @@ def task1_paper_files(wildcards):
 
 
 def task1_paper_run_files(wildcards):
-    return [
-        f"results/{wildcards.dataset}/submissions/task1/{group}/{name}.csv"
-        for group in TASK1_GROUPS[wildcards.dataset]
-        for name in paper_runs().values()
-    ]
+    return task1_run_files(wildcards.dataset, paper_runs().values())
