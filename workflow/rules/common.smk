@@ -480,7 +480,9 @@ def _checked_task1():
             "config error: task1.attacks: meta stacks other attacks; list at least one more"
         )
     run = TASK1["run"]
-    _require_listed("task1.run.attack", run["attack"], "task1.attacks", TASK1["attacks"])
+    _require_listed(
+        "task1.run.attack", run["attack"], "task1.attacks", TASK1["attacks"]
+    )
     _require_listed("task1.run.embedder", run["embedder"], "embed.embedders", EMBEDDERS)
     groups = {}
     for name, spec in DATASETS.items():
