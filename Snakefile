@@ -33,6 +33,15 @@ include: "workflow/rules/task1.smk"
 include: "workflow/rules/evaluate.smk"
 
 
+# Run files are a few kilobytes rewritten from a prediction table: under a cluster profile they
+# run in the snakemake process itself instead of waiting in the queue for a node.
+localrules:
+    run_file_task2,
+    run_file_network,
+    run_file_task1,
+    run_file_paper,
+
+
 rule manifests:
     input:
         expand(rules.manifest.output.manifest, dataset=RUN_DATASETS),

@@ -131,6 +131,27 @@ def planned_jobs(output: str) -> dict[str, int]:
     return jobs
 
 
+def planned_reasons(output: str) -> dict[str, set[str]]:
+    """Reason -> rules, from the "Reasons:" summary of a dry run (e.g. "params have changed")."""
+    reasons: dict[str, set[str]] = {}
+    lines = output.splitlines()
+    if "Reasons:" not in lines:
+        return reasons
+    reason = None
+    for line in lines[lines.index("Reasons:") + 1 :]:
+        if not line.strip():
+            break
+        if line.startswith("        ") and reason:
+            reasons[reason].update(name.strip() for name in line.split(","))
+        elif line.rstrip().endswith(":"):
+            reason = line.strip().rstrip(":")
+            reasons[reason] = set()
+    return reasons
+
+
+PARAMS_CHANGED = "params have changed since last execution"
+
+
 def tiny_config(workdir: Path, name: str = "config.yaml", **changes) -> dict:
     """config.yaml at the tiny demo scale, with quick task 1 statistics, plus dotted changes."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())

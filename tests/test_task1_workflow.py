@@ -5,7 +5,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_config_stops_before_any_job, planned_jobs, run_snakemake
+from conftest import (
+    PARAMS_CHANGED,
+    assert_config_stops_before_any_job,
+    planned_jobs,
+    planned_reasons,
+    run_snakemake,
+)
 from conftest import tiny_config as _config
 
 from ctprints.membership import MembershipError, group_rows
@@ -81,9 +87,19 @@ def test_roc_figures_exist_for_every_group_and_space(built) -> None:
 
 def test_changing_autogluon_settings_reruns_only_the_paper_runs(built) -> None:
     _config(built, "paper.yaml", **{"task1.paper.time_limit": 12})
-    jobs = planned_jobs(run_snakemake(built, "-n", "all", configfile="paper.yaml").stdout)
+    result = run_snakemake(built, "-n", "all", configfile="paper.yaml")
+    jobs = planned_jobs(result.stdout)
     assert jobs.get("task1_paper") == 2
     assert set(jobs) <= {"task1_paper", "run_file_paper", "evaluate_task1", "all"}
+    assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"task1_paper"}
+
+
+def test_forcerun_autogluon_replans_only_the_paper_runs(built) -> None:
+    result = run_snakemake(built, "-n", "--forcerun", "task1_paper", "all")
+    jobs = planned_jobs(result.stdout)
+    assert jobs.get("task1_paper") == 2
+    assert set(jobs) <= {"task1_paper", "run_file_paper", "evaluate_task1", "all"}
+    assert planned_reasons(result.stdout)["forced"] == {"task1_paper"}
 
 
 @pytest.mark.parametrize(

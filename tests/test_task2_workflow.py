@@ -3,7 +3,13 @@
 import pandas as pd
 import pytest
 import torch
-from conftest import assert_config_stops_before_any_job, planned_jobs, run_snakemake
+from conftest import (
+    PARAMS_CHANGED,
+    assert_config_stops_before_any_job,
+    planned_jobs,
+    planned_reasons,
+    run_snakemake,
+)
 from conftest import tiny_config as _config
 
 from ctprints.submission import read_run
@@ -137,9 +143,12 @@ AFTER_PSEUDO_LABELS = {
 
 def test_changing_epochs_replans_training_but_no_embedding_or_tsne(built) -> None:
     _config(built, "epochs.yaml", **{"task2.train.epochs": 2})
-    jobs = planned_jobs(run_snakemake(built, "-n", "all", configfile="epochs.yaml").stdout)
+    result = run_snakemake(built, "-n", "all", configfile="epochs.yaml")
+    jobs = planned_jobs(result.stdout)
     assert jobs.get("train_round0") == 3 and jobs.get("train_round1") == 3
     assert set(jobs) <= {"train_round0", *AFTER_PSEUDO_LABELS}
+    # The user's loop (README "Rerunning one stage"): the edited stage says why it reruns.
+    assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"train_round0"}
 
 
 def test_changing_pseudo_n_replans_only_round1_and_after(built) -> None:
@@ -169,6 +178,23 @@ def test_changing_perplexity_replans_tsne_but_no_embedding(built) -> None:
         "all",
     }
     assert jobs.get("cluster") == 4
+    assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"tsne"}
+
+
+def test_forcerun_tsne_replans_tsne_and_only_what_follows(built) -> None:
+    result = run_snakemake(built, "-n", "--forcerun", "tsne", "all")
+    jobs = planned_jobs(result.stdout)
+    assert jobs.get("tsne") == 4 and jobs.get("cluster") == 4
+    assert not any(name.startswith(("embed", "train", "task1", "demo")) for name in jobs)
+    assert planned_reasons(result.stdout)["forced"] == {"tsne"}
+
+
+def test_forcerun_training_replans_one_round_and_only_what_follows(built) -> None:
+    result = run_snakemake(built, "-n", "--forcerun", "train_round1", "all")
+    jobs = planned_jobs(result.stdout)
+    assert jobs.get("train_round1") == 3
+    assert set(jobs) <= AFTER_PSEUDO_LABELS - {"pseudo_labels"}
+    assert planned_reasons(result.stdout)["forced"] == {"train_round1"}
 
 
 def test_changing_a_kmeans_setting_plans_no_tsne(built) -> None:

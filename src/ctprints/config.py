@@ -45,3 +45,18 @@ def check_config(config: dict[str, Any], schema_path: str | Path) -> None:
     if messages:
         listing = "\n".join(f"  {message}" for message in messages)
         raise ConfigError(f"invalid config ({len(messages)} problem(s)):\n{listing}")
+
+
+def per_attempt(base: int):
+    """A ``mem_mb`` or ``runtime`` resource that grows with each try: ``base`` times the attempt.
+
+    A job that SLURM kills for passing its memory or time request is resubmitted (``retries`` in
+    profiles/slurm) with twice the request, then three times, instead of failing the same way.
+    """
+    if not isinstance(base, int) or base <= 0:
+        raise ValueError(f"per_attempt needs a positive integer, not {base!r}")
+
+    def resource(wildcards, attempt: int) -> int:
+        return base * attempt
+
+    return resource

@@ -1,8 +1,12 @@
 # Helpers and input functions shared by the rules. Config is checked here, at parse time, so a
 # wrong folder or demo setting stops the run before any job starts.
 import re
+import sys
 from dataclasses import asdict
 
+from snakemake.resources import Resource
+
+from ctprints.config import per_attempt
 from ctprints.datasets import (
     DatasetConfigError,
     check_paths_exist,
@@ -14,6 +18,14 @@ from ctprints.demo import DemoConfigError, plan_demo
 from ctprints.demo import dataset_spec as demo_dataset_spec
 
 DEMO_ROOT = "data/demo"
+
+# profiles/default caps GPU jobs at one, for a workstation's single card, and snakemake loads that
+# workflow profile under every other profile too (it wins over --profile). On a cluster the
+# scheduler gives each job its own GPU, so profiles/slurm sets `cluster: true` and the cap is
+# lifted here; otherwise every training would wait for the one before it, cluster-wide.
+if config.get("cluster"):
+    workflow.register_resource("gpu", Resource("gpu", sys.maxsize))
+
 # Keys a dataset built by the demo may not set, since the demo section decides them.
 _DEMO_DECIDES = {"task1", "task2", "ground_truth"}
 

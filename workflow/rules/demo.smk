@@ -12,8 +12,8 @@ rule demo_patients:
         "../../envs/core.yaml"
     threads: 8
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         patients=DEMO_PLAN.patients,
         slices_per_patient=DEMO_PLAN.slices_per_patient,
@@ -38,8 +38,8 @@ rule demo_generator:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(120),
         gpu=1,
     params:
         instance=demo_instance,
@@ -70,8 +70,8 @@ rule demo_benchmark:
         "../../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(30),
     params:
         plan=DEMO_PLAN.to_dict(),
     script:
@@ -96,8 +96,8 @@ rule demo_contact_sheet:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     params:
         plan=DEMO_PLAN.to_dict(),
     script:
@@ -122,8 +122,8 @@ rule demo_signal:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=10,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(10),
     params:
         plan=DEMO_PLAN.to_dict(),
     script:

@@ -16,8 +16,8 @@ rule embed_fingerprint:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
         # Batch size changes memory and speed, not results, so it is a resource (no rerun).
         batch_size=lookup(dpath="embed/batch_size", within=config),
     params:
@@ -32,8 +32,8 @@ use rule embed_fingerprint as embed_cnn with:
     wildcard_constraints:
         embedder=one_of(CNN_EMBEDDERS),
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(120),
         gpu=1,
         batch_size=lookup(dpath="embed/batch_size", within=config),
     params:

@@ -19,8 +19,8 @@ rule evaluate_task2:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     params:
         runs=task2_run_table,
         seed=lookup(dpath="seed", within=config),
@@ -46,8 +46,8 @@ rule confusion_task2:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     script:
         "../scripts/confusion_task2.py"
 
@@ -73,8 +73,8 @@ rule evaluate_task1:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(30),
     params:
         groups=task1_groups_of,
         paper=[list(run) for run in paper_runs()],
@@ -109,8 +109,8 @@ rule roc_task1:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     params:
         attacks=ATTACKS,
     script:

@@ -11,8 +11,8 @@ rule manifest:
         "../../envs/core.yaml"
     threads: 4
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(30),
     params:
         sources=manifest_sources,
         image_size=dataset_image_size,

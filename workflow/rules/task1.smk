@@ -16,8 +16,8 @@ rule task1_scores:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(60),
     params:
         attacks=ATTACKS,
         folds=lookup(dpath="task1/folds", within=config),
@@ -39,8 +39,8 @@ rule run_file_task1:
         "../../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         threshold=lookup(dpath="task1/threshold", within=config),
     script:
@@ -65,8 +65,8 @@ rule task1_paper:
         "../../envs/automl.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=30,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(30),
     params:
         k=lookup(dpath="task1/paper/k", within=config),
         pca=lookup(dpath="task1/paper/pca", within=config),

@@ -15,8 +15,8 @@ rule tsne:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         perplexity=lookup(dpath="task2/tsne/perplexity", within=config),
         n_iter=lookup(dpath="task2/tsne/n_iter", within=config),
@@ -43,8 +43,8 @@ rule tsne_plot:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     script:
         "../scripts/tsne_plot.py"
 
@@ -68,8 +68,8 @@ rule tsne_panel:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     params:
         embedders=EMBEDDERS,
     script:
@@ -90,8 +90,8 @@ rule cluster:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(30),
     params:
         settings=method_settings,
         n_generators=n_generators,
@@ -112,7 +112,7 @@ rule run_file_task2:
         "../../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     script:
         "../scripts/run_file_task2.py"

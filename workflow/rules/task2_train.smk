@@ -17,8 +17,8 @@ rule train_round0:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(240),
         gpu=1,
     params:
         epochs=lookup(dpath="task2/train/epochs", within=config),
@@ -44,8 +44,8 @@ rule pseudo_labels:
         "../../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         source=PSEUDO,
         n_images=pseudo_count_of,
@@ -84,8 +84,8 @@ rule ensemble_task2:
         "../../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     script:
         "../scripts/ensemble_task2.py"
 

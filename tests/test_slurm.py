@@ -1,0 +1,238 @@
+"""The SLURM profile against a real single-node SLURM cluster that the tests start and stop.
+
+Needs root (to start slurmctld/slurmd and write /etc/slurm) and Debian's slurm-wlm and munge,
+which are installed with apt-get when missing. Skipped, with the reason, only where that is
+impossible.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SNAKEMAKE, tiny_config
+from slurm_cluster import SlurmCluster, free_port, missing_reason
+
+from ctprints.submission import read_run
+
+pytestmark = pytest.mark.slurm
+
+PROFILE = str(REPO / "profiles" / "slurm")
+GPU_RULES = {"demo_generator", "embed_cnn", "train_round0", "train_round1"}
+SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+SBATCH = re.compile(r"^sbatch call: (sbatch .*?--comment rule_(\w+?)(?:_wildcards_\S+)?\s.*)$")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    slurm = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        slurm.start()
+        yield slurm
+    finally:
+        slurm.stop()
+
+
+def run_profile(
+    workdir: Path, *args: str, snakefile: Path | None = None, env: dict | None = None, timeout=1200
+) -> subprocess.CompletedProcess:
+    """`snakemake --profile profiles/slurm` with quick status checks, as a user would run it."""
+    command = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(snakefile or REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--profile",
+        PROFILE,
+        # The test node has the machine's CPUs; rules ask for up to 8.
+        "--max-threads",
+        str(os.cpu_count() or 1),
+        # Poll squeue every 2 s instead of the plugin's 40 s: the jobs here take seconds.
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--latency-wait",
+        "5",
+        "--verbose",
+        *args,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+
+
+def submissions(log: str) -> dict[str, list[str]]:
+    """Rule name -> SLURM job IDs, from the lines the executor logs on each submission."""
+    jobs: dict[str, list[str]] = {}
+    for job_id, slurm_log in SUBMITTED.findall(log):
+        rule = re.search(r"/rule_(\w+?)/", slurm_log).group(1)
+        jobs.setdefault(rule, []).append(job_id)
+    return jobs
+
+
+def sbatch_calls(log: str) -> dict[str, list[str]]:
+    calls: dict[str, list[str]] = {}
+    for line in log.splitlines():
+        match = SBATCH.match(line)
+        if match:
+            calls.setdefault(match.group(2), []).append(match.group(1).split(" --wrap=")[0])
+    return calls
+
+
+@pytest.fixture(scope="module")
+def slurm_run(cluster, tmp_path_factory):
+    """The tiny demo to both tasks' run files (and the networks' ones) through SLURM."""
+    workdir = tmp_path_factory.mktemp("slurm_demo")
+    tiny_config(workdir)
+    result = run_profile(
+        workdir, "submission_task1", "submission_task2", "submission_task2_networks"
+    )
+    log = result.stdout + result.stderr
+    (workdir / "snakemake.out").write_text(log)
+    assert result.returncode == 0, log[-6000:] + cluster.logs()
+    return workdir, log
+
+
+def test_run_files_are_written_and_valid(slurm_run) -> None:
+    workdir, _ = slurm_run
+    runs = workdir / "results" / "demo" / "submissions"
+    test2 = {p.stem for p in (workdir / "data/demo/task2/test").rglob("*.png")}
+    for name in ("tsne_kmeans_spectrum", "ensemble_32_round1", "resnet18_32_round0"):
+        assert read_run(runs / "task2" / f"{name}.csv", task=2, expected_ids=test2)
+    for group in ("group1", "group2"):
+        test1 = {p.stem for p in (workdir / f"data/demo/task1/{group}/real_unknown_1").glob("*")}
+        for name in ("meta_pixels", "paper_f0.5_spectrum"):
+            assert read_run(runs / "task1" / group / f"{name}.csv", task=1, expected_ids=test1)
+
+
+def test_every_job_went_through_slurm_and_completed(slurm_run, cluster) -> None:
+    workdir, log = slurm_run
+    jobs = submissions(log)
+    # Every rule with work to do, except the run-file localrules, was an sbatch job.
+    assert {"demo_patients", "demo_generator", "manifest", "tsne", "cluster", "task1_paper"} <= set(
+        jobs
+    )
+    assert {"train_round0", "train_round1", "task1_scores", "embed_fingerprint"} <= set(jobs)
+    assert not {"run_file_task1", "run_file_task2", "run_file_network"} & set(jobs)
+    assert len(jobs["demo_generator"]) == 6 and len(jobs["train_round0"]) == 3
+    for rule, ids in jobs.items():
+        for job_id in ids:
+            record = cluster.job(job_id)
+            assert record["JobState"] == "COMPLETED", (rule, record)
+            assert record["WorkDir"] == str(workdir)
+            assert record["Partition"] == "main"
+
+
+def test_gpu_rules_and_only_they_request_a_gpu(slurm_run, cluster) -> None:
+    _, log = slurm_run
+    calls = sbatch_calls(log)
+    assert GPU_RULES & set(calls) == {"demo_generator", "train_round0", "train_round1"}
+    for rule, lines in calls.items():
+        for line in lines:
+            assert ("--gpus=1" in line) == (rule in GPU_RULES), line
+            assert re.search(r" -t \d+ --mem \d+ ", line), line
+    for rule, ids in submissions(log).items():
+        for job_id in ids:
+            allocated = cluster.job(job_id).get("TresPerJob", "")
+            assert ("gpu:1" in allocated) == (rule in GPU_RULES), (rule, allocated)
+
+
+def test_the_local_one_gpu_cap_is_lifted_on_the_cluster(slurm_run) -> None:
+    """profiles/default's `gpu=1` would submit one GPU job at a time; the cluster gets them all."""
+    _, log = slurm_run
+    first_finish = log.index("(Rule: demo_generator)")
+    before = SUBMITTED.findall(log[:first_finish])
+    generators = [path for _, path in before if "/rule_demo_generator/" in path]
+    assert len(generators) == 6
+
+
+def test_slurm_logs_go_under_logs_slurm(slurm_run) -> None:
+    workdir, log = slurm_run
+    for lines in sbatch_calls(log).values():
+        for line in lines:
+            output = re.search(r"--output (\S+)", line).group(1)
+            assert output.startswith(f"{workdir}/logs/slurm/rule_"), line
+    # The plugin deletes a successful job's SLURM log; the rules' own logs stay under logs/.
+    assert (workdir / "logs" / "train").is_dir() and (workdir / "logs" / "tsne").is_dir()
+
+
+HOG = """
+import sys
+sys.path.insert(0, {src!r})
+from ctprints.config import per_attempt
+
+
+rule hog:
+    output:
+        "hog.txt",
+    resources:
+        mem_mb=per_attempt(400),
+        runtime=per_attempt(5),
+    shell:
+        "python3 -c 'import time; x = bytearray(300 * 2**20); time.sleep(8)'"
+        " && echo {{resources.mem_mb}} > {{output}}"
+"""
+
+
+def test_a_job_killed_for_memory_is_retried_with_more(cluster, tmp_path) -> None:
+    """The job needs about 500 MB (300 MB of its own and snakemake's job process, which SLURM counts
+    too): SLURM kills the 400 MB first try, and the retry asks for 800 MB and passes."""
+    snakefile = tmp_path / "Snakefile"
+    snakefile.write_text(HOG.format(src=str(REPO / "src")))
+    result = run_profile(tmp_path, "--workflow-profile", "none", snakefile=snakefile, timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert (tmp_path / "hog.txt").read_text().strip() == "800"
+    first, second = submissions(log)["hog"]
+    killed = cluster.job(first)
+    assert killed["JobState"] in ("OUT_OF_MEMORY", "FAILED", "CANCELLED"), killed
+    assert cluster.job(second)["JobState"] == "COMPLETED"
+    mems = [re.search(r"--mem (\d+)", line).group(1) for line in sbatch_calls(log)["hog"]]
+    assert mems == ["400", "800"]
+
+
+def test_a_partition_that_does_not_exist_fails_clearly(cluster, tmp_path) -> None:
+    tiny_config(tmp_path)
+    result = run_profile(
+        tmp_path,
+        "--default-resources",
+        "slurm_partition=nosuchpartition",
+        "mem_mb=1000",
+        "runtime=10",
+        "--retries",
+        "0",
+        "--",
+        "results/demo/benchmark/real.npz",
+        timeout=300,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "nosuchpartition" in log and re.search(r"(?i)invalid partition", log), log[-3000:]
+    assert not (tmp_path / "results" / "demo" / "benchmark" / "real.npz").exists()
+
+
+def test_an_unreachable_controller_fails_clearly(cluster, tmp_path) -> None:
+    """sbatch in the submitting process reads SLURM_CONF: point it at a port nobody listens on."""
+    dead = tmp_path / "slurm.conf"
+    conf = (cluster.root / "slurm.conf.in").read_text()
+    dead.write_text(re.sub(r"SlurmctldPort=\d+", f"SlurmctldPort={free_port()}", conf))
+    tiny_config(tmp_path)
+    result = run_profile(
+        tmp_path,
+        "--retries",
+        "0",
+        "--",
+        "results/demo/benchmark/real.npz",
+        env={"SLURM_CONF": str(dead)},
+        timeout=300,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert re.search(r"(?i)unable to contact slurm controller|connect", log), log[-3000:]
+    assert not (tmp_path / "results" / "demo" / "benchmark" / "real.npz").exists()
