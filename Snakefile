@@ -74,6 +74,12 @@ rule submission_task1:
 rule evaluate:
     input:
         expand(rules.evaluate_task2.output.table, dataset=evaluated_datasets()),
+        expand(rules.table_html.output.html, dataset=evaluated_datasets(), task="task2"),
+        expand(
+            rules.table_html.output.html,
+            dataset=sorted({name for name, _ in task1_evaluated()}),
+            task="task1",
+        ),
         [
             expand(
                 rules.confusion_task2.output.figure, dataset=name, run=task2_runs(name)
@@ -121,4 +127,5 @@ rule all:
             rules.tsne_plot.output.figure, dataset=TASK2_DATASETS, embedder=EMBEDDERS
         ),
         expand(rules.tsne_panel.output.figure, dataset=TASK2_DATASETS),
+        expand(rules.summary.output.summary, dataset=RUN_DATASETS),
         demo_targets(),

@@ -293,7 +293,7 @@ def tsne_coordinates(
         initialization="pca",
         random_state=seed,
         n_jobs=threads,
-        verbose=False,
+        verbose=True,  # openTSNE's progress (per-phase timings) goes to the rule's log
     ).fit(Z)
     return np.asarray(embedding, dtype=np.float32)
 

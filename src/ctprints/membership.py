@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 ATTACKS: dict[str, type] = {}
 STACKED = ("meta",)
@@ -243,14 +244,20 @@ class SsimMax(GanLeaks):
                         ssim(image, self.images_[start : start + 256]).max()
                         for start in range(0, len(self.images_), 256)
                     )
-                    for image in images
+                    for image in tqdm(images, desc="ssim_max (exact)", unit="query", mininterval=5)
                 ]
             )
         _, indices = _nearest(self.synthetic_, self.scale_(queries), self.candidates)
         return np.array(
             [
                 ssim(image, self.images_[row]).max()
-                for image, row in zip(images, indices, strict=True)
+                for image, row in tqdm(
+                    zip(images, indices, strict=True),
+                    total=len(images),
+                    desc="ssim_max",
+                    unit="query",
+                    mininterval=5,
+                )
             ]
         )
 

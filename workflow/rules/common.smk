@@ -650,3 +650,32 @@ def task1_paper_files(wildcards):
 
 def task1_paper_run_files(wildcards):
     return task1_run_files(wildcards.dataset, paper_runs().values())
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def summary_inputs(wildcards):
+    """Every run file of the dataset, and its evaluation tables where ground truth exists."""
+    name = wildcards.dataset
+    inputs = {"task2_runs": [], "task1_runs": []}
+    if name in TASK2_DATASETS:
+        inputs["task2_runs"] = task2_run_files(wildcards)
+        if name in evaluated_datasets():
+            inputs["task2_table"] = f"results/{name}/evaluation/task2.tsv"
+    if TASK1_GROUPS.get(name):
+        inputs["task1_runs"] = task1_all_run_files(wildcards) + task1_paper_run_files(
+            wildcards
+        )
+        if any(dataset == name for dataset, _ in task1_evaluated()):
+            inputs["task1_table"] = f"results/{name}/evaluation/task1.tsv"
+    return inputs
+
+
+def task2_paper_runs(wildcards):
+    """The paper's Task 2 approach as runs of this workflow: t-SNE + k-means, ResNet ensemble."""
+    name = wildcards.dataset
+    if name not in TASK2_DATASETS:
+        return []
+    runs = [f"tsne_kmeans_{config['task2']['run']['embedder']}"]
+    return runs + [f"ensemble_{TRAIN_SIZES[name]}_{ROUNDS_OF[name][-1]}"]

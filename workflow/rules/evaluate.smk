@@ -115,3 +115,55 @@ rule roc_task1:
         attacks=ATTACKS,
     script:
         "../scripts/roc_task1.py"
+
+
+rule summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        summary=report(
+            "results/{dataset}/summary.md",
+            caption="../report/summary.rst",
+            category="Summary",
+            labels={"dataset": "{dataset}"},
+        ),
+    log:
+        "logs/summary/{dataset}.log",
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
+    params:
+        task2_submitted=task2_run_name(),
+        task2_paper=task2_paper_runs,
+        task1_submitted=task1_run_name(),
+        task1_paper=list(paper_runs().values()),
+        task1_groups=lambda wildcards: TASK1_GROUPS.get(wildcards.dataset, []),
+    script:
+        "../scripts/summary.py"
+
+
+rule table_html:
+    input:
+        table="results/{dataset}/evaluation/{task}.tsv",
+    output:
+        html=report(
+            "results/{dataset}/evaluation/{task}.html",
+            caption="../report/table_html.rst",
+            category="Tables",
+            labels={"dataset": "{dataset}", "table": "{task}"},
+        ),
+    log:
+        "logs/table_html/{dataset}_{task}.log",
+    wildcard_constraints:
+        task="task1|task2",
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
+    script:
+        "../scripts/table_html.py"

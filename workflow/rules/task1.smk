@@ -32,7 +32,17 @@ rule run_file_task1:
     input:
         scores=rules.task1_scores.output.scores,
     output:
-        run="results/{dataset}/submissions/task1/{group}/{attack}_{embedder}.csv",
+        run=report(
+            "results/{dataset}/submissions/task1/{group}/{attack}_{embedder}.csv",
+            caption="../report/run_file.rst",
+            category="Run files",
+            subcategory="Task 1",
+            labels={
+                "dataset": "{dataset}",
+                "group": "{group}",
+                "run": "{attack}_{embedder}",
+            },
+        ),
     log:
         "logs/run_file_task1/{dataset}_{group}_{attack}_{embedder}.log",
     conda:
@@ -82,6 +92,16 @@ use rule run_file_task1 as run_file_paper with:
     input:
         scores=rules.task1_paper.output.scores,
     output:
-        run="results/{dataset}/submissions/task1/{group}/paper_f{fraction}_{paper_embedder}.csv",
+        run=report(
+            "results/{dataset}/submissions/task1/{group}/paper_f{fraction}_{paper_embedder}.csv",
+            caption="../report/run_file.rst",
+            category="Run files",
+            subcategory="Task 1",
+            labels={
+                "dataset": "{dataset}",
+                "group": "{group}",
+                "run": "paper_f{fraction}_{paper_embedder}",
+            },
+        ),
     log:
         "logs/run_file_task1/{dataset}_{group}_paper_f{fraction}_{paper_embedder}.log",

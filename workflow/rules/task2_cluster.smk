@@ -105,7 +105,13 @@ rule run_file_task2:
     input:
         labels=rules.cluster.output.clusters,
     output:
-        run="results/{dataset}/submissions/task2/{method}_{embedder}.csv",
+        run=report(
+            "results/{dataset}/submissions/task2/{method}_{embedder}.csv",
+            caption="../report/run_file.rst",
+            category="Run files",
+            subcategory="Task 2",
+            labels={"dataset": "{dataset}", "run": "{method}_{embedder}"},
+        ),
     log:
         "logs/run_file_task2/{dataset}_{method}_{embedder}.log",
     conda:

@@ -94,6 +94,12 @@ use rule run_file_task2 as run_file_network with:
     input:
         labels="results/{dataset}/task2/predictions/{network}_{size}_{round}.csv",
     output:
-        run="results/{dataset}/submissions/task2/{network}_{size}_{round}.csv",
+        run=report(
+            "results/{dataset}/submissions/task2/{network}_{size}_{round}.csv",
+            caption="../report/run_file.rst",
+            category="Run files",
+            subcategory="Task 2",
+            labels={"dataset": "{dataset}", "run": "{network}_{size}_{round}"},
+        ),
     log:
         "logs/run_file_task2/{dataset}_{network}_{size}_{round}.log",

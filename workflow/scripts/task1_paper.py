@@ -14,7 +14,6 @@ from ctprints.membership import group_rows, paper_group_scores, read_patients  #
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
-sys.stdout = sys.stderr  # AutoGluon's progress goes to the log as well
 params, wildcards = snakemake.params, snakemake.wildcards
 parts = group_rows(read_manifest(snakemake.input.manifest), wildcards.group, wildcards.dataset)
 scores, info = paper_group_scores(

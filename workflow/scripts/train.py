@@ -24,7 +24,6 @@ from ctprints.train import (  # noqa: E402
 )
 
 log = configure(snakemake.log[0])
-sys.stdout = sys.stderr  # fastai's progress bars and epoch table go to the log as well
 params = snakemake.params
 images = task2_images(read_manifest(snakemake.input.manifest))
 if "pseudo" in snakemake.input.keys():

@@ -1,0 +1,231 @@
+"""results/<dataset>/summary.md: the outcome of a run in one page, from the evaluation tables.
+
+For each task it names the best run with its score and confidence interval, the paper's approach
+scored in the same run, the run the config submits, and the path of every run file. A dataset
+without ground truth gets the run files only, and says why there are no scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+T2_METHODS = {
+    "kmeans": "k-means on the embeddings",
+    "tsne_kmeans": "t-SNE, then k-means",
+    "openset": "nearest-neighbour open-set attribution",
+    "cnn_round0": "ResNet trained on the training folders",
+    "cnn_round1": "ResNet retrained with pseudo-labels for the unseen generator",
+}
+
+
+def _ci(row, metric: str, label: str = "95% CI ") -> str:
+    low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    return f"{row[metric]:.3f} ({label}{low:.3f}-{high:.3f})"
+
+
+def _best(table: pd.DataFrame, metric: str, name: str = "run") -> tuple[pd.Series, list[str]]:
+    """The row with the highest ``metric`` (ties: higher CI lower bound, then name) and the
+    names of every run that ties with it on both."""
+    ranked = table.sort_values([metric, f"{metric}_ci_low", name], ascending=[False, False, True])
+    best = ranked.iloc[0]
+    tied = ranked[
+        (ranked[metric] == best[metric]) & (ranked[f"{metric}_ci_low"] == best[f"{metric}_ci_low"])
+    ]
+    return best, list(tied[name])
+
+
+def _best_line(best: pd.Series, tied: list[str], metric: str, label: str, what: str) -> str:
+    """ "Best run: `x` (what): label (CI)", or the best score and the runs that share it."""
+    score = f"{label} {_ci(best, metric)}"
+    if len(tied) < 2:
+        return f"- **Best run: `{best['run']}`** ({what}): {score}."
+    shown = 6
+    listed = ", ".join(f"`{name}`" for name in tied[:shown])
+    more = f" and {len(tied) - shown} more" if len(tied) > shown else ""
+    return f"- **Best: {score}**, reached by {len(tied)} runs: {listed}{more}."
+
+
+def _describe(row: pd.Series) -> str:
+    """A Task 2 run in words: method on features."""
+    method = T2_METHODS.get(row["method"], row["method"])
+    features = str(row["features"])
+    if features.startswith("ensemble_"):
+        return f"{method}, the mean of every architecture's probabilities"
+    return f"{method}, on `{features}`"
+
+
+def _files(paths: Sequence[str]) -> list[str]:
+    return [f"- `{path}`" for path in paths]
+
+
+def task2_section(
+    table: pd.DataFrame | None, submitted: str, paper: Sequence[str], run_files: Sequence[str]
+) -> list[str]:
+    lines = ["## Task 2: which generator made each image", ""]
+    if table is None:
+        lines += ["No Task 2 ground truth is configured for this dataset, so no run is scored.", ""]
+    else:
+        best, tied = _best(table, "accuracy")
+        by_run = table.set_index("run")
+        lines += [
+            f"{int(best['n'])} test images. Accuracy is the share attributed to the right "
+            "generator, with a bootstrap 95% confidence interval over images.",
+            "",
+            _best_line(best, tied, "accuracy", "accuracy", _describe(best)),
+        ]
+        for name in paper:
+            if name in by_run.index:
+                row = by_run.loc[name]
+                lines.append(
+                    f"- The paper's approach, `{name}` ({_describe(row)}): "
+                    f"accuracy {_ci(row, 'accuracy')}."
+                )
+        if submitted in by_run.index:
+            lines.append(
+                f"- Submitted run (`task2.run`), `{submitted}`: accuracy "
+                f"{_ci(by_run.loc[submitted], 'accuracy')}."
+            )
+        lines += ["", "| run | method | features | accuracy (95% CI) |", "|---|---|---|---|"]
+        for _, row in table.sort_values("accuracy", ascending=False, kind="stable").iterrows():
+            lines.append(
+                f"| `{row['run']}` | {row['method']} | {row['features']} "
+                f"| {_ci(row, 'accuracy', label='')} |"
+            )
+        lines.append("")
+    lines += ["Run files (official format, one per run):", "", *_files(run_files), ""]
+    return lines
+
+
+def task1_section(
+    table: pd.DataFrame | None,
+    groups: Sequence[str],
+    submitted: str,
+    paper: Sequence[str],
+    run_files: Sequence[str],
+) -> list[str]:
+    lines = ["## Task 1: was this real image used to train the generator", ""]
+    if table is None:
+        lines += ["No Task 1 ground truth is configured for this dataset, so no run is scored.", ""]
+    else:
+        lines += [
+            "AUC on each group's test images, with a bootstrap 95% confidence interval (by patient "
+            "where patients are known). The best run is picked on the test scores after the fact, "
+            "so it is optimistic; the submitted run was chosen before seeing them.",
+            "",
+        ]
+        test = table[table["split"] == "test"].copy()
+        test["run"] = test["attack"].str.replace("paper_autogluon_", "paper_", regex=False)
+        test["run"] = test["run"] + "_" + test["features"]
+        for group in groups:
+            rows = test[test["group"] == group]
+            if rows.empty:
+                continue
+            by_run = rows.set_index("run")
+            ours = rows[~rows["attack"].str.startswith("paper_")]
+            best, tied = _best(ours, "auc")
+            lines += [
+                f"### {group} ({int(best['n'])} test images, {int(best['n_used'])} used)",
+                "",
+                _best_line(best, tied, "auc", "AUC", f"{best['attack']} on `{best['features']}`"),
+            ]
+            if submitted in by_run.index:
+                row = by_run.loc[submitted]
+                lines.append(
+                    f"- Submitted run (`task1.run`), `{submitted}`: AUC {_ci(row, 'auc')}, "
+                    f"F1 {row['f1']:.3f}."
+                )
+            for name in paper:
+                if name in by_run.index:
+                    row = by_run.loc[name]
+                    lines.append(
+                        f"- The paper's approach, `{name}` (AutoGluon on `{row['features']}` "
+                        f"pairs): AUC {_ci(row, 'auc')}; AutoGluon's own validation AUC "
+                        f"{row['autogluon_val_auc']:.3f}."
+                    )
+            lines.append("")
+    lines += ["Run files (official format, one per group and run):", "", *_files(run_files), ""]
+    return lines
+
+
+class SummaryError(ValueError):
+    """An evaluation table the summary cannot read."""
+
+
+REQUIRED = {
+    "task2": ["run", "method", "features", "n", "accuracy", "accuracy_ci_low", "accuracy_ci_high"],
+    "task1": [
+        "group",
+        "attack",
+        "features",
+        "split",
+        "n",
+        "n_used",
+        "auc",
+        "auc_ci_low",
+        "auc_ci_high",
+        "f1",
+        "autogluon_val_auc",
+    ],
+}
+
+
+def _read(path: str | None, task: str) -> pd.DataFrame | None:
+    if not path:
+        return None
+    table = pd.read_csv(path, sep="\t")
+    missing = [column for column in REQUIRED[task] if column not in table.columns]
+    if missing:
+        raise SummaryError(f"{path}: no column(s) {', '.join(missing)} in this {task} table")
+    return table
+
+
+def write_summary(
+    path: str | Path,
+    dataset: str,
+    task2: dict | None,
+    task1: dict | None,
+) -> None:
+    """Write summary.md. ``task2``/``task1``: table path or None, run names and run files."""
+    lines = [
+        f"# ctprints: summary of dataset `{dataset}`",
+        "",
+        "Written by rule `summary` from `evaluation/task2.tsv` and `evaluation/task1.tsv`; "
+        "`snakemake --report report.html` has the figures.",
+        "",
+    ]
+    if task2:
+        lines += task2_section(
+            _read(task2["table"], "task2"), task2["submitted"], task2["paper"], task2["run_files"]
+        )
+    if task1:
+        lines += task1_section(
+            _read(task1["table"], "task1"),
+            task1["groups"],
+            task1["submitted"],
+            task1["paper"],
+            task1["run_files"],
+        )
+    Path(path).write_text("\n".join(lines))
+
+
+STYLE = """<style>
+body { font-family: sans-serif; font-size: 13px; margin: 1em; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f0f0f0; position: sticky; top: 0; }
+td:first-child, th:first-child { text-align: left; }
+tr:nth-child(even) { background: #fafafa; }
+</style>"""
+
+
+def table_html(tsv: str | Path, html: str | Path, title: str) -> None:
+    """An evaluation table as a standalone HTML page, for the report (which cannot show TSV)."""
+    table = pd.read_csv(tsv, sep="\t")
+    body = table.to_html(index=False, float_format=lambda value: f"{value:.3f}", na_rep="")
+    Path(html).write_text(
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>{STYLE}"
+        f"</head><body><h3>{title}</h3>\n{body}\n</body></html>\n"
+    )

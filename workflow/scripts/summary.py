@@ -1,0 +1,31 @@
+"""Rule summary: results/<dataset>/summary.md from the evaluation tables and the run files."""
+
+import sys
+
+# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
+# import the library from this checkout.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from ctprints.runlog import configure  # noqa: E402
+from ctprints.summary import write_summary  # noqa: E402
+
+log = configure(snakemake.log[0])
+params, inputs = snakemake.params, snakemake.input
+task2 = task1 = None
+if inputs.task2_runs:
+    task2 = {
+        "table": inputs.get("task2_table"),
+        "submitted": params.task2_submitted,
+        "paper": params.task2_paper,
+        "run_files": list(inputs.task2_runs),
+    }
+if inputs.task1_runs:
+    task1 = {
+        "table": inputs.get("task1_table"),
+        "groups": params.task1_groups,
+        "submitted": params.task1_submitted,
+        "paper": params.task1_paper,
+        "run_files": list(inputs.task1_runs),
+    }
+write_summary(snakemake.output.summary, snakemake.wildcards.dataset, task2, task1)
+log.info("wrote %s", snakemake.output.summary)
