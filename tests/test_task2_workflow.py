@@ -137,6 +137,8 @@ AFTER_PSEUDO_LABELS = {
     "run_file_network",
     "confusion_task2",
     "evaluate_task2",
+    "table_html",
+    "summary",
     "all",
 }
 
@@ -175,6 +177,8 @@ def test_changing_perplexity_replans_tsne_but_no_embedding(built) -> None:
         "run_file_task2",
         "confusion_task2",
         "evaluate_task2",
+        "table_html",
+        "summary",
         "all",
     }
     assert jobs.get("cluster") == 4
