@@ -30,6 +30,7 @@ TARGETS = ["submission_task1", "submission_task2", "submission_task2_networks"]
 
 
 def run(workdir: Path, *args: str) -> tuple[float, str]:
+    workdir.mkdir(parents=True)
     tiny_config(workdir)
     command = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
     start = time.perf_counter()
