@@ -197,6 +197,42 @@ def test_a_job_killed_for_memory_is_retried_with_more(cluster, tmp_path) -> None
     assert mems == ["400", "800"]
 
 
+GPU_RULE = """
+rule gpu_step:
+    output:
+        "gpu.txt",
+    resources:
+        gpu=1,
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "echo $CUDA_VISIBLE_DEVICES > {output}"
+"""
+
+
+def test_gres_only_clusters_get_gres_through_the_documented_override(cluster, tmp_path) -> None:
+    """README: for clusters that only accept --gres, set `gpu: 0` and `gres: "gpu:1"`."""
+    snakefile = tmp_path / "Snakefile"
+    snakefile.write_text(GPU_RULE)
+    result = run_profile(
+        tmp_path,
+        "--workflow-profile",
+        "none",
+        "--set-resources",
+        "gpu_step:gpu=0",
+        "gpu_step:gres='gpu:1'",
+        snakefile=snakefile,
+        timeout=300,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    (line,) = sbatch_calls(log)["gpu_step"]
+    assert "--gres=gpu:1" in line and "--gpus" not in line, line
+    (job_id,) = submissions(log)["gpu_step"]
+    assert "gpu:1" in cluster.job(job_id).get("TresPerNode", ""), cluster.job(job_id)
+    assert (tmp_path / "gpu.txt").read_text().strip() == "0"  # SLURM assigned the one GPU
+
+
 def test_a_partition_that_does_not_exist_fails_clearly(cluster, tmp_path) -> None:
     tiny_config(tmp_path)
     result = run_profile(
