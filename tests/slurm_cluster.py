@@ -20,6 +20,7 @@ from pathlib import Path
 ETC = Path("/etc/slurm")
 DAEMONS = ("munged", "slurmctld", "slurmd")
 PACKAGES = ("slurm-wlm", "munge")
+MARKER = "written by ctprints' tests/slurm_cluster.py"
 
 
 def missing_reason() -> str | None:
@@ -28,6 +29,9 @@ def missing_reason() -> str | None:
         return "SLURM needs a POSIX system"
     if os.geteuid() != 0:
         return "starting slurmctld/slurmd and writing /etc/slurm needs root"
+    running = subprocess.run(["pgrep", "-x", "slurmctld|slurmd"], capture_output=True, text=True)
+    if running.stdout.strip():
+        return "a SLURM daemon already runs here; the test will not replace a live cluster's config"
     if all(shutil.which(name) or Path(f"/usr/sbin/{name}").exists() for name in DAEMONS):
         return None
     if not shutil.which("apt-get"):
@@ -81,6 +85,7 @@ class SlurmCluster:
         r = self.root
         return "\n".join(
             [
+                f"# {MARKER}",
                 "ClusterName=ctprints-test",
                 "SlurmctldHost=localhost(127.0.0.1)",
                 f"SlurmctldPort={controller_port}",
@@ -126,17 +131,30 @@ class SlurmCluster:
 
     def gres_conf(self) -> str:
         # No real GPU: /dev/null stands in, which is enough for SLURM to schedule --gpus=1.
-        return "\n".join(["NodeName=localhost Name=gpu File=/dev/null"] * self.gpus) + "\n"
+        lines = [f"# {MARKER}"] + ["NodeName=localhost Name=gpu File=/dev/null"] * self.gpus
+        return "\n".join(lines) + "\n"
 
     def install_config(self, controller_port: int, node_port: int) -> None:
+        """Write slurm.conf and gres.conf to /etc/slurm, keeping what was there.
+
+        The originals are also copied to ``<name>.ctprints-backup`` beside them, so that a test
+        run killed before :meth:`stop` is undone by the next one (which restores from there).
+        """
+        self.created_etc = not ETC.exists()
         ETC.mkdir(parents=True, exist_ok=True)
         for name, text in (
             ("slurm.conf", self.slurm_conf(controller_port, node_port)),
             ("gres.conf", self.gres_conf()),
         ):
             path = ETC / name
-            if path not in self.saved:
-                self.saved[path] = path.read_bytes() if path.exists() else None
+            backup = ETC / f"{name}.ctprints-backup"
+            if backup.exists():  # left by a killed run: the backup is the real original
+                backup.replace(path)
+            elif path.exists() and MARKER in path.read_text(errors="replace"):
+                path.unlink()  # ours, from a killed run that had nothing to back up
+            self.saved[path] = path.read_bytes() if path.exists() else None
+            if path.exists():
+                backup.write_bytes(self.saved[path])
             path.write_text(text)
             (self.root / f"{name}.in").write_text(text)  # a copy, for tests that vary it
 
@@ -195,23 +213,49 @@ class SlurmCluster:
         return "\n".join(parts)
 
     def stop(self) -> None:
-        """Stop every daemon this object started (by PID) and restore /etc/slurm."""
-        for name in reversed(list(self.processes)):
-            process = self.processes[name]
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=20)
-        self.processes.clear()
+        """Cancel every job, stop every daemon this object started (by PID), restore /etc/slurm."""
+        try:
+            if "slurmctld" in self.processes and self.processes["slurmctld"].poll() is None:
+                subprocess.run(["scancel", "--user", "root"], capture_output=True, timeout=30)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and self.queue():
+                    time.sleep(1)
+            for name in reversed(list(self.processes)):
+                self.terminate(self.processes[name])
+        finally:
+            self.processes.clear()
+            self.restore()
+
+    @staticmethod
+    def terminate(process: subprocess.Popen) -> None:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if process.poll() is not None:
+                return
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:  # the group is gone already
+                return
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                continue
+
+    def restore(self) -> None:
         for path, content in self.saved.items():
             if content is None:
                 path.unlink(missing_ok=True)
             else:
                 path.write_bytes(content)
+            (path.parent / f"{path.name}.ctprints-backup").unlink(missing_ok=True)
         self.saved.clear()
+        if getattr(self, "created_etc", False) and ETC.exists() and not any(ETC.iterdir()):
+            ETC.rmdir()
+
+    def queue(self) -> list[str]:
+        result = subprocess.run(
+            ["squeue", "--noheader", "--format=%i"], capture_output=True, text=True, timeout=30
+        )
+        return result.stdout.split() if result.returncode == 0 else []
 
     # -- queries -------------------------------------------------------------------------------
 

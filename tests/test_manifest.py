@@ -165,6 +165,17 @@ def test_ground_truth_for_unknown_group_is_named(layout) -> None:
         build(root, spec)
 
 
+def test_ground_truth_for_some_task1_groups_only_is_named(layout) -> None:
+    root, spec = layout
+    spec["task1"]["group2"] = dict(spec["task1"]["group1"])
+    (root / "truth1.csv").write_text("used_0001,1\n")
+    spec["ground_truth"] = {"task1": {"group1": "truth1.csv"}}
+    with pytest.raises(
+        DatasetConfigError, match=r"ground_truth\.task1: no truth for group\(s\) group2; the Task 1"
+    ):
+        build(root, spec)
+
+
 def test_ground_truth_that_is_a_folder_is_named(layout) -> None:
     root, spec = layout
     (root / "truth").mkdir()

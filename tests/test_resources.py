@@ -23,7 +23,7 @@ def test_per_attempt_grows_with_each_try() -> None:
     assert [resource({}, attempt) for attempt in (1, 2, 3)] == [4000, 8000, 12000]
 
 
-@pytest.mark.parametrize("base", [0, -5, 1.5, "4G"])
+@pytest.mark.parametrize("base", [0, -5, 1.5, "4G", True])
 def test_per_attempt_rejects_what_is_not_a_positive_integer(base) -> None:
     with pytest.raises(ValueError, match=re.escape(repr(base))):
         per_attempt(base)

@@ -191,7 +191,10 @@ def test_a_job_killed_for_memory_is_retried_with_more(cluster, tmp_path) -> None
     assert (tmp_path / "hog.txt").read_text().strip() == "800"
     first, second = submissions(log)["hog"]
     killed = cluster.job(first)
-    assert killed["JobState"] in ("OUT_OF_MEMORY", "FAILED", "CANCELLED"), killed
+    assert killed["JobState"] in ("OUT_OF_MEMORY", "FAILED"), killed
+    # Killed by SLURM for memory, not failed for another reason: slurmd says so for that job.
+    slurmd = (cluster.root / "slurmd.log").read_text()
+    assert re.search(rf"StepId={first}\.\S+ exceeded memory limit", slurmd), slurmd[-2000:]
     assert cluster.job(second)["JobState"] == "COMPLETED"
     mems = [re.search(r"--mem (\d+)", line).group(1) for line in sbatch_calls(log)["hog"]]
     assert mems == ["400", "800"]
@@ -211,7 +214,7 @@ rule gpu_step:
 
 
 def test_gres_only_clusters_get_gres_through_the_documented_override(cluster, tmp_path) -> None:
-    """README: for clusters that only accept --gres, set `gpu: 0` and `gres: "gpu:1"`."""
+    """README: on clusters that only accept --gres, `gpu: 0` and `gres: "gpu:1"` per GPU rule."""
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(GPU_RULE)
     result = run_profile(

@@ -275,10 +275,12 @@ def tsne_coordinates(
     pca: int | None = 50,
     seed: int = 0,
     threads: int = 1,
+    verbose: bool = False,
 ) -> np.ndarray:
     """2-D openTSNE embedding of standardised (and PCA-reduced) rows: (N, 2) float32.
 
-    Perplexity is capped below a third of the rows, which openTSNE requires.
+    Perplexity is capped below a third of the rows, which openTSNE requires. ``verbose`` prints
+    openTSNE's progress (per-phase timings) to stdout.
     """
     from openTSNE import TSNE
 
@@ -293,7 +295,7 @@ def tsne_coordinates(
         initialization="pca",
         random_state=seed,
         n_jobs=threads,
-        verbose=True,  # openTSNE's progress (per-phase timings) goes to the rule's log
+        verbose=verbose,
     ).fit(Z)
     return np.asarray(embedding, dtype=np.float32)
 

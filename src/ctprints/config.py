@@ -53,7 +53,7 @@ def per_attempt(base: int):
     A job that SLURM kills for passing its memory or time request is resubmitted (``retries`` in
     profiles/slurm) with twice the request, then three times, instead of failing the same way.
     """
-    if not isinstance(base, int) or base <= 0:
+    if isinstance(base, bool) or not isinstance(base, int) or base <= 0:
         raise ValueError(f"per_attempt needs a positive integer, not {base!r}")
 
     def resource(wildcards, attempt: int) -> int:

@@ -205,6 +205,13 @@ def ground_truth_files(dataset: str, spec: dict[str, Any]) -> dict[str, str]:
                 f"(groups: {', '.join(groups) or 'none'})"
             )
         files[f"datasets.{dataset}.ground_truth.task1.{group}"] = os.path.normpath(path)
+    named = set(truth.get("task1") or {})
+    if named and named != set(groups):
+        missing = ", ".join(sorted(set(groups) - named))
+        raise DatasetConfigError(
+            f"datasets.{dataset}.ground_truth.task1: no truth for group(s) {missing}; the Task 1 "
+            "evaluation scores the groups together, so give every group's truth or none"
+        )
     if truth.get("task2"):
         files[f"datasets.{dataset}.ground_truth.task2"] = os.path.normpath(truth["task2"])
     return files

@@ -83,6 +83,8 @@ def task2_section(
                     f"- The paper's approach, `{name}` ({_describe(row)}): "
                     f"accuracy {_ci(row, 'accuracy')}."
                 )
+            else:
+                lines.append(f"- The paper's approach, `{name}`: not part of this run's config.")
         if submitted in by_run.index:
             lines.append(
                 f"- Submitted run (`task2.run`), `{submitted}`: accuracy "
@@ -112,8 +114,9 @@ def task1_section(
     else:
         lines += [
             "AUC on each group's test images, with a bootstrap 95% confidence interval (by patient "
-            "where patients are known). The best run is picked on the test scores after the fact, "
-            "so it is optimistic; the submitted run was chosen before seeing them.",
+            "where patients are known). The best run is the best of this workflow's attacks (the "
+            "paper's runs are listed apart), picked on the test scores after the fact, so it is "
+            "optimistic; the submitted run was chosen before seeing them.",
             "",
         ]
         test = table[table["split"] == "test"].copy()

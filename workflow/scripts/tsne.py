@@ -23,6 +23,7 @@ coordinates = tsne_coordinates(
     pca=snakemake.params.pca,
     seed=snakemake.params.seed,
     threads=snakemake.threads,
+    verbose=True,  # openTSNE's progress goes to the rule's log with the rest of stdout
 )
 rows["tsne_1"], rows["tsne_2"] = coordinates[:, 0], coordinates[:, 1]
 with atomic_output(snakemake.output.coordinates) as temporary:
