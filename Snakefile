@@ -77,7 +77,7 @@ rule evaluate:
         expand(rules.table_html.output.html, dataset=evaluated_datasets(), task="task2"),
         expand(
             rules.table_html.output.html,
-            dataset=sorted({name for name, _ in task1_evaluated()}),
+            dataset=task1_evaluated_datasets(),
             task="task1",
         ),
         [
@@ -88,7 +88,7 @@ rule evaluate:
         ],
         expand(
             rules.evaluate_task1.output.table,
-            dataset=sorted({name for name, _ in task1_evaluated()}),
+            dataset=task1_evaluated_datasets(),
         ),
         [
             expand(

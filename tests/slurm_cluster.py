@@ -32,7 +32,7 @@ def missing_reason() -> str | None:
     running = subprocess.run(["pgrep", "-x", "slurmctld|slurmd"], capture_output=True, text=True)
     if running.stdout.strip():
         return "a SLURM daemon already runs here; the test will not replace a live cluster's config"
-    if all(shutil.which(name) or Path(f"/usr/sbin/{name}").exists() for name in DAEMONS):
+    if all(Path(daemon(name)).exists() for name in DAEMONS):
         return None
     if not shutil.which("apt-get"):
         return "SLURM is not installed and there is no apt-get to install slurm-wlm and munge"
@@ -77,6 +77,7 @@ class SlurmCluster:
         self.memory_mb = int(machine_memory_mb() * 0.8)
         self.processes: dict[str, subprocess.Popen] = {}
         self.saved: dict[Path, bytes | None] = {}
+        self.created_etc = False
         self.socket = root / "munge" / "munge.socket"
 
     # -- configuration -------------------------------------------------------------------------
@@ -178,16 +179,16 @@ class SlurmCluster:
             f"--log-file={self.root}/munge/munged.log",
             f"--seed-file={self.root}/munge/munged.seed",
         )
-        self.wait(lambda: self.socket.exists(), "munged's socket", "munge/munged.log")
+        self.wait(lambda: self.socket.exists(), "munged's socket")
         self.spawn("slurmctld", "-D", "-i", "-f", str(ETC / "slurm.conf"))
         self.spawn("slurmd", "-D", "-N", "localhost", "-f", str(ETC / "slurm.conf"))
-        self.wait(self.node_is_ready, "the node to be idle", "slurmd.log")
+        self.wait(self.node_is_ready, "the node to be idle")
 
     def spawn(self, name: str, *args: str) -> None:
-        log = open(self.root / f"{name}.stdout", "w")
-        self.processes[name] = subprocess.Popen(
-            [daemon(name), *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with open(self.root / f"{name}.stdout", "w") as log:  # the daemon keeps its own copy
+            self.processes[name] = subprocess.Popen(
+                [daemon(name), *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def node_is_ready(self) -> bool:
         result = subprocess.run(
@@ -195,7 +196,7 @@ class SlurmCluster:
         )
         return result.returncode == 0 and result.stdout.strip() in ("idle", "mixed")
 
-    def wait(self, ready, what: str, log: str, timeout: float = 60) -> None:
+    def wait(self, ready, what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
@@ -248,7 +249,7 @@ class SlurmCluster:
                 path.write_bytes(content)
             (path.parent / f"{path.name}.ctprints-backup").unlink(missing_ok=True)
         self.saved.clear()
-        if getattr(self, "created_etc", False) and ETC.exists() and not any(ETC.iterdir()):
+        if self.created_etc and ETC.exists() and not any(ETC.iterdir()):
             ETC.rmdir()
 
     def queue(self) -> list[str]:

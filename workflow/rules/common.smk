@@ -534,6 +534,11 @@ def task1_evaluated():
     ]
 
 
+def task1_evaluated_datasets():
+    """Datasets with at least one task 1 group whose ground truth is configured."""
+    return sorted({name for name, _ in task1_evaluated()})
+
+
 def task1_run_name():
     return f"{TASK1['run']['attack']}_{TASK1['run']['embedder']}"
 
@@ -667,7 +672,7 @@ def summary_inputs(wildcards):
         inputs["task1_runs"] = task1_all_run_files(wildcards) + task1_paper_run_files(
             wildcards
         )
-        if any(dataset == name for dataset, _ in task1_evaluated()):
+        if name in task1_evaluated_datasets():
             inputs["task1_table"] = f"results/{name}/evaluation/task1.tsv"
     return inputs
 
