@@ -44,75 +44,32 @@ localrules:
 
 rule manifests:
     input:
-        expand(rules.manifest.output.manifest, dataset=RUN_DATASETS),
+        PLAN.manifests(),
 
 
 rule embeddings:
     input:
-        expand(
-            rules.embed_fingerprint.output.embeddings,
-            dataset=RUN_DATASETS,
-            embedder=EMBEDDERS,
-        ),
+        PLAN.embedding_files(),
 
 
 rule submission_task2:
     input:
-        expand(
-            "results/{dataset}/submissions/task2/{run}.csv",
-            dataset=TASK2_DATASETS,
-            run=task2_run_name(),
-        ),
+        PLAN.submission_task2(),
 
 
 rule submission_task1:
     input:
-        [task1_run_files(name, [task1_run_name()]) for name in TASK1_GROUPS],
-        [task1_run_files(name, list(paper_runs().values())) for name in TASK1_GROUPS],
+        PLAN.submission_task1(),
 
 
 rule evaluate:
     input:
-        expand(rules.evaluate_task2.output.table, dataset=evaluated_datasets()),
-        expand(rules.table_html.output.html, dataset=evaluated_datasets(), task="task2"),
-        expand(
-            rules.table_html.output.html,
-            dataset=task1_evaluated_datasets(),
-            task="task1",
-        ),
-        [
-            expand(
-                rules.confusion_task2.output.figure, dataset=name, run=task2_runs(name)
-            )
-            for name in evaluated_datasets()
-        ],
-        expand(
-            rules.evaluate_task1.output.table,
-            dataset=task1_evaluated_datasets(),
-        ),
-        [
-            expand(
-                rules.roc_task1.output.figure,
-                dataset=name,
-                group=group,
-                embedder=EMBEDDERS,
-            )
-            for name, group in task1_evaluated()
-        ],
+        PLAN.evaluation_files(),
 
 
 rule submission_task2_networks:
     input:
-        [
-            expand(
-                rules.run_file_network.output.run,
-                dataset=name,
-                network=NETWORKS,
-                size=train_size(name),
-                round=ROUNDS_OF[name],
-            )
-            for name in TASK2_DATASETS
-        ],
+        PLAN.submission_task2_networks(),
 
 
 rule all:
@@ -123,9 +80,5 @@ rule all:
         rules.submission_task2_networks.input,
         rules.submission_task1.input,
         rules.evaluate.input,
-        expand(
-            rules.tsne_plot.output.figure, dataset=TASK2_DATASETS, embedder=EMBEDDERS
-        ),
-        expand(rules.tsne_panel.output.figure, dataset=TASK2_DATASETS),
-        expand(rules.summary.output.summary, dataset=RUN_DATASETS),
-        demo_targets(),
+        PLAN.figures(),
+        PLAN.summaries(),

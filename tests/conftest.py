@@ -77,6 +77,16 @@ def write_layout(root: Path, size: int = 16) -> dict:
     }
 
 
+def memorised_population(seed: int = 0, n_used: int = 60, n_not: int = 60, dims: int = 8):
+    """A generator that memorised its training images: samples are noisy copies of them."""
+    rng = np.random.default_rng(seed)
+    used = rng.normal(size=(n_used, dims))
+    not_used = rng.normal(size=(n_not, dims))
+    copies = used[rng.integers(0, n_used, 400)] + 0.3 * rng.normal(size=(400, dims))
+    fresh = rng.normal(size=(200, dims))  # and some generic samples
+    return used, not_used, np.vstack([copies, fresh])
+
+
 def write_config(workdir: Path, datasets: dict, run: list[str], **extra) -> Path:
     config = {"seed": 0, "run_datasets": run, "datasets": datasets, **extra}
     path = workdir / "config.yaml"

@@ -11,7 +11,7 @@ from ctprints.attribution import (
     map_clusters,
     new_labels,
 )
-from ctprints.metrics import hungarian_accuracy, task2_scores
+from ctprints.metrics import attribution_metrics, hungarian_accuracy
 
 
 def test_shuffled_cluster_ids_are_named_by_their_training_images() -> None:
@@ -129,6 +129,6 @@ def test_tsne_needs_ten_rows_and_caps_perplexity() -> None:
 def test_scores_are_label_sensitive_but_hungarian_accuracy_is_not() -> None:
     truth = ["a", "a", "b", "b"]
     swapped = ["b", "b", "a", "a"]
-    scores = task2_scores(truth, swapped)
+    scores = attribution_metrics(truth, swapped)
     assert scores["accuracy"] == 0.0 and scores["hungarian_accuracy"] == 1.0
     assert scores["ari"] == 1.0 and hungarian_accuracy(truth, truth) == 1.0

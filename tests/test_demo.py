@@ -117,6 +117,16 @@ def test_unknown_scale_names_the_key() -> None:
         plan_demo(demo_config(scale="huge"), 0)
 
 
+def test_demo_and_dataset_errors_are_config_errors() -> None:
+    """The run's plan catches every config problem as one type."""
+    from ctprints.config import ConfigError
+    from ctprints.datasets import DatasetConfigError
+
+    assert issubclass(DatasetConfigError, ConfigError)
+    with pytest.raises(ConfigError, match="demo.window: unknown window 'bone'"):
+        plan_demo(demo_config(window="bone"), 0)
+
+
 def test_parallel_rendering_equals_serial_rendering() -> None:
     from ctprints.demo import render_patients
 

@@ -10,7 +10,12 @@ import yaml
 
 
 class ConfigError(ValueError):
-    """The config does not match its schema; the message lists each wrong key."""
+    """A config that cannot work: it does not match its schema, or a value is impossible.
+
+    :func:`check_config` raises it listing each wrong key; the demo plan and the dataset configs
+    raise its subclasses (``DemoConfigError``, ``DatasetConfigError``), so one ``except
+    ConfigError`` catches every config problem. This module imports no other ctprints module.
+    """
 
 
 def _dotted(path) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from ctprints.config import ConfigError
+
 TASK1_ROLES = {
     # config key: (split, role, label)
     "generated": ("dev", "generated", None),
@@ -28,7 +30,7 @@ TASK1_REQUIRED = ("generated", "used", "not_used", "test_real")
 TASK2_FOLDER_KEYS = ("train_subfolders", "real_subfolders", "test")
 
 
-class DatasetConfigError(ValueError):
+class DatasetConfigError(ConfigError):
     """A dataset config that cannot be resolved; the message starts with the config key."""
 
 
@@ -73,7 +75,7 @@ def load_preset(name: str) -> dict[str, Any]:
     return yaml.safe_load(text) or {}
 
 
-def _resolve(root: str, folder: str) -> str:
+def resolve_path(root: str, folder: str) -> str:
     """``folder`` under ``root`` (itself relative to the working directory), unless absolute."""
     folder = os.path.expanduser(folder)
     if os.path.isabs(folder) or not root:
@@ -105,7 +107,7 @@ def task1_sources(dataset: str, group: str, spec: dict[str, Any]) -> list[Source
             sources.append(
                 Source(
                     key=f"{prefix}.{config_key}",
-                    folder=_resolve(root, merged[config_key]),
+                    folder=resolve_path(root, merged[config_key]),
                     task="task1",
                     group=group,
                     split=split,
@@ -133,7 +135,7 @@ def task2_sources(dataset: str, spec: dict[str, Any]) -> list[Source]:
     def train_source(key: str, folder: str, role: str, label: str | None, subfolders: bool):
         return Source(
             key=f"{prefix}.{key}",
-            folder=_resolve(root, folder),
+            folder=resolve_path(root, folder),
             task="task2",
             group=None,
             split="train",
@@ -157,7 +159,7 @@ def task2_sources(dataset: str, spec: dict[str, Any]) -> list[Source]:
     sources.append(
         Source(
             key=f"{prefix}.test",
-            folder=_resolve(root, merged["test"]),
+            folder=resolve_path(root, merged["test"]),
             task="task2",
             group=None,
             split="test",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ctprints.config import ConfigError
 from ctprints.embed import pixel_features, radial_spectrum
 from ctprints.io import write_png
 from ctprints.phantom import WINDOWS, render_patient, sample_anatomy
@@ -54,7 +56,7 @@ DEV_PATIENTS = "dev_patients.csv"  # per task 1 group: image_id, patient of the 
 GENERATOR_FAMILIES = ("upconv_gan", "resize_gan", "vae", "ddpm")
 
 
-class DemoConfigError(ValueError):
+class DemoConfigError(ConfigError):
     """A demo config value that cannot work; the message starts with the config key."""
 
 
@@ -119,14 +121,7 @@ def max_used_patients(total: int) -> int:
 
 def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
     """Assign patients and generators from the ``demo`` config section; raise naming bad keys."""
-    if demo["scale"] not in SCALES:
-        raise DemoConfigError(
-            f"demo.scale: unknown scale {demo['scale']!r}; known: {', '.join(SCALES)}"
-        )
-    if demo["window"] not in WINDOWS:
-        raise DemoConfigError(
-            f"demo.window: unknown window {demo['window']!r}; known: {', '.join(WINDOWS)}"
-        )
+    _check_demo(demo)
     scale = SCALES[demo["scale"]]
     plan = Plan(
         seed=seed,
@@ -147,6 +142,22 @@ def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
             plan.patients[patient] = _sub_seed(seed, "patient", patient)
         return ids
 
+    for group, spec in demo["task1"].items():
+        _plan_task1_group(plan, group, spec, scale, rng, new_patients)
+    _plan_task2(plan, demo["task2"], scale, new_patients)
+    return plan
+
+
+def _check_demo(demo: dict[str, Any]) -> None:
+    """Raise on the settings of the whole demo; each task 1 group is checked as it is planned."""
+    if demo["scale"] not in SCALES:
+        raise DemoConfigError(
+            f"demo.scale: unknown scale {demo['scale']!r}; known: {', '.join(SCALES)}"
+        )
+    if demo["window"] not in WINDOWS:
+        raise DemoConfigError(
+            f"demo.window: unknown window {demo['window']!r}; known: {', '.join(WINDOWS)}"
+        )
     families = list(demo["task2"]["families"])
     for index, family in enumerate(families):
         if family not in GENERATOR_FAMILIES:
@@ -170,53 +181,81 @@ def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
             f"demo.task2.unseen: {unseen} unseen of {len(families)} generators; "
             "at least one generator needs a training folder"
         )
-    for group, spec in demo["task1"].items():
-        key = f"demo.task1.{group}"
-        if spec["family"] not in GENERATOR_FAMILIES:
-            raise DemoConfigError(
-                f"{key}.family: unknown generator family {spec['family']!r}; "
-                f"known: {', '.join(GENERATOR_FAMILIES)}"
-            )
-        default_total, default_used = scale.task1_patients.get(
-            group, scale.task1_patients["group2"]
+
+
+def _task1_group_size(group: str, spec: dict[str, Any], scale: Scale) -> tuple[int, int]:
+    """A task 1 group's (patients, used patients), from config or scale; raise if impossible."""
+    key = f"demo.task1.{group}"
+    if spec["family"] not in GENERATOR_FAMILIES:
+        raise DemoConfigError(
+            f"{key}.family: unknown generator family {spec['family']!r}; "
+            f"known: {', '.join(GENERATOR_FAMILIES)}"
         )
-        total = spec.get("patients") or default_total
-        used = spec.get("used_patients") or default_used
-        if total < 3:
-            raise DemoConfigError(f"{key}.patients: {total} patients; a group needs at least 3")
-        if used < 2:
-            raise DemoConfigError(
-                f"{key}.used_patients: {used}; at least 2 (one for dev, one for test)"
-            )
-        most = max_used_patients(total)
-        if used > most:
-            raise DemoConfigError(
-                f"{key}.used_patients: {used} used patients but the group has only {total} "
-                f"patients; half the used patients go to test, with as many not-used patients "
-                f"beside them, and dev needs at least one not-used patient, so at most {most} "
-                "can be used"
-            )
-        used_test = used // 2
-        ids = new_patients(total)
-        order = list(rng.permutation(ids))
-        used_ids, not_used_ids = order[:used], order[used:]
-        for patient in used_ids[: used - used_test]:
-            plan.assignment[patient] = ("task1", group, "used", "dev")
-        for patient in used_ids[used - used_test :]:
-            plan.assignment[patient] = ("task1", group, "used", "test")
-        for patient in not_used_ids[:used_test]:
-            plan.assignment[patient] = ("task1", group, "not_used", "test")
-        for patient in not_used_ids[used_test:]:
-            plan.assignment[patient] = ("task1", group, "not_used", "dev")
-        name = f"task1_{group}"
-        plan.instances[name] = Instance(
-            name=name,
-            family=spec["family"],
-            patients=sorted(used_ids),
-            samples={"dev": scale.task1_generated, "test": scale.task1_generated},
-            seed=_sub_seed(seed, "generator", name),
+    default_total, default_used = scale.task1_patients.get(group, scale.task1_patients["group2"])
+    total = spec.get("patients") or default_total
+    used = spec.get("used_patients") or default_used
+    if total < 3:
+        raise DemoConfigError(f"{key}.patients: {total} patients; a group needs at least 3")
+    if used < 2:
+        raise DemoConfigError(
+            f"{key}.used_patients: {used}; at least 2 (one for dev, one for test)"
         )
-        plan.task1_groups.append(group)
+    most = max_used_patients(total)
+    if used > most:
+        raise DemoConfigError(
+            f"{key}.used_patients: {used} used patients but the group has only {total} "
+            f"patients; half the used patients go to test, with as many not-used patients "
+            f"beside them, and dev needs at least one not-used patient, so at most {most} "
+            "can be used"
+        )
+    return total, used
+
+
+def _plan_task1_group(
+    plan: Plan,
+    group: str,
+    spec: dict[str, Any],
+    scale: Scale,
+    rng: np.random.Generator,
+    new_patients: Callable[[int], list[str]],
+) -> None:
+    """Draw a task 1 group's used patients and split its patients into dev and test.
+
+    Half the used patients (rounded down) go to test beside as many not-used ones; the rest of
+    both go to dev. The group's generator trains on the used patients.
+    """
+    total, used = _task1_group_size(group, spec, scale)
+    used_test = used // 2
+    ids = new_patients(total)
+    order = list(rng.permutation(ids))
+    used_ids, not_used_ids = order[:used], order[used:]
+    for patient in used_ids[: used - used_test]:
+        plan.assignment[patient] = ("task1", group, "used", "dev")
+    for patient in used_ids[used - used_test :]:
+        plan.assignment[patient] = ("task1", group, "used", "test")
+    for patient in not_used_ids[:used_test]:
+        plan.assignment[patient] = ("task1", group, "not_used", "test")
+    for patient in not_used_ids[used_test:]:
+        plan.assignment[patient] = ("task1", group, "not_used", "dev")
+    name = f"task1_{group}"
+    plan.instances[name] = Instance(
+        name=name,
+        family=spec["family"],
+        patients=sorted(used_ids),
+        samples={"dev": scale.task1_generated, "test": scale.task1_generated},
+        seed=_sub_seed(plan.seed, "generator", name),
+    )
+    plan.task1_groups.append(group)
+
+
+def _plan_task2(
+    plan: Plan,
+    task2: dict[str, Any],
+    scale: Scale,
+    new_patients: Callable[[int], list[str]],
+) -> None:
+    """One generator per family on its own patients; the last ``unseen`` have no training folder."""
+    families, unseen = list(task2["families"]), task2["unseen"]
     for index, family in enumerate(families, start=1):
         label = f"model_{index}"
         ids = new_patients(scale.task2_patients)
@@ -232,12 +271,11 @@ def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
             family=family,
             patients=ids,
             samples=samples,
-            seed=_sub_seed(seed, "generator", name),
+            seed=_sub_seed(plan.seed, "generator", name),
         )
         plan.task2_labels.append(label)
         if not known:
             plan.task2_unseen.append(label)
-    return plan
 
 
 def dataset_spec(plan: Plan, root: str = "data/demo") -> dict[str, Any]:
@@ -391,62 +429,115 @@ def write_layout(
     root, truth_dir = Path(root), Path(truth_dir)
     rng = np.random.default_rng(_sub_seed(plan.seed, "layout"))
     patient_rows = []
-
-    def real_of(group: str, role: str, split: str) -> tuple[np.ndarray, list[str], list[int]]:
-        ids = [
-            p
-            for p, (task, g, r, s) in plan.assignment.items()
-            if task == "task1" and g == group and r == role and s == split
-        ]
-        mask = np.isin(real["patient"], ids)
-        return real["images"][mask], list(real["patient"][mask]), list(real["slice"][mask])
-
     for group in plan.task1_groups:
-        base = root / "task1" / group
-        dev_patients = []
-        for role in ("used", "not_used"):
-            images, patients, slices = real_of(group, role, "dev")
-            names = _names(role, len(images), 4)
-            _write_folder(base / role, names, images)
-            patient_rows += [
-                (f"task1/{group}/{n}", "task1", group, role, "dev", p, s)
-                for n, p, s in zip(names, patients, slices, strict=True)
-            ]
-            dev_patients += list(zip(names, patients, strict=True))
-        # Which patient each dev image shows (not whether it was used: the folders say that), so
-        # that cross-validation keeps a patient's slices in one fold.
-        _write_csv(base / DEV_PATIENTS, dev_patients, header=["image_id", "patient"])
-        used = real_of(group, "used", "test")
-        not_used = real_of(group, "not_used", "test")
-        images = np.concatenate([used[0], not_used[0]])
-        membership = [1] * len(used[0]) + [0] * len(not_used[0])
-        patients = used[1] + not_used[1]
-        slices = used[2] + not_used[2]
-        order = rng.permutation(len(images))
-        names = _names("real_unknown", len(images), 4)
-        _write_folder(base / "real_unknown_1", names, images[order])
-        truth = [(names[i], membership[j]) for i, j in enumerate(order)]
-        _write_csv(truth_dir / f"task1_{group}.csv", truth)
-        patient_rows += [
-            (
-                f"task1/{group}/{names[i]}",
-                "task1",
-                group,
-                "used" if membership[j] else "not_used",
-                "test",
-                patients[j],
-                slices[j],
-            )
-            for i, j in enumerate(order)
-        ]
-        generated = samples[f"task1_{group}"]
-        _write_folder(
-            base / "generated", _names("generated", len(generated["dev"]), 4), generated["dev"]
-        )
-        _write_folder(
-            base / "generated_1", _names("generated", len(generated["test"]), 5), generated["test"]
-        )
+        patient_rows += _write_task1_group(plan, real, samples, group, root, truth_dir, rng)
+    _write_task2(plan, samples, root, truth_dir, rng)
+    _write_csv(
+        truth_dir / "patients.csv",
+        patient_rows,
+        header=["key", "task", "group", "role", "split", "patient_id", "slice"],
+    )
 
+
+def _task1_real(
+    plan: Plan, real: dict[str, np.ndarray], group: str, role: str, split: str
+) -> tuple[np.ndarray, list[str], list[int]]:
+    """A task 1 group's real slices of one role and split: images, patient ids, slice indices."""
+    ids = [
+        p
+        for p, (task, g, r, s) in plan.assignment.items()
+        if task == "task1" and g == group and r == role and s == split
+    ]
+    mask = np.isin(real["patient"], ids)
+    return real["images"][mask], list(real["patient"][mask]), list(real["slice"][mask])
+
+
+def _write_task1_group(
+    plan: Plan,
+    real: dict[str, np.ndarray],
+    samples: dict[str, dict[str, np.ndarray]],
+    group: str,
+    root: Path,
+    truth_dir: Path,
+    rng: np.random.Generator,
+) -> list[tuple]:
+    """Write one task 1 group's folders, dev patients and test truth; return its patient rows."""
+    base = root / "task1" / group
+    patient_rows = _write_task1_dev(plan, real, group, base)
+    patient_rows += _write_task1_test(plan, real, group, base, truth_dir, rng)
+    generated = samples[f"task1_{group}"]
+    _write_folder(
+        base / "generated", _names("generated", len(generated["dev"]), 4), generated["dev"]
+    )
+    _write_folder(
+        base / "generated_1", _names("generated", len(generated["test"]), 5), generated["test"]
+    )
+    return patient_rows
+
+
+def _write_task1_dev(
+    plan: Plan, real: dict[str, np.ndarray], group: str, base: Path
+) -> list[tuple]:
+    """Write the group's used and not_used folders and its dev patient table; return the rows."""
+    patient_rows = []
+    dev_patients = []
+    for role in ("used", "not_used"):
+        images, patients, slices = _task1_real(plan, real, group, role, "dev")
+        names = _names(role, len(images), 4)
+        _write_folder(base / role, names, images)
+        patient_rows += [
+            (f"task1/{group}/{n}", "task1", group, role, "dev", p, s)
+            for n, p, s in zip(names, patients, slices, strict=True)
+        ]
+        dev_patients += list(zip(names, patients, strict=True))
+    # Which patient each dev image shows (not whether it was used: the folders say that), so
+    # that cross-validation keeps a patient's slices in one fold.
+    _write_csv(base / DEV_PATIENTS, dev_patients, header=["image_id", "patient"])
+    return patient_rows
+
+
+def _write_task1_test(
+    plan: Plan,
+    real: dict[str, np.ndarray],
+    group: str,
+    base: Path,
+    truth_dir: Path,
+    rng: np.random.Generator,
+) -> list[tuple]:
+    """Write the group's shuffled real_unknown_1 folder and its truth; return the patient rows."""
+    used = _task1_real(plan, real, group, "used", "test")
+    not_used = _task1_real(plan, real, group, "not_used", "test")
+    images = np.concatenate([used[0], not_used[0]])
+    membership = [1] * len(used[0]) + [0] * len(not_used[0])
+    patients = used[1] + not_used[1]
+    slices = used[2] + not_used[2]
+    order = rng.permutation(len(images))
+    names = _names("real_unknown", len(images), 4)
+    _write_folder(base / "real_unknown_1", names, images[order])
+    truth = [(names[i], membership[j]) for i, j in enumerate(order)]
+    _write_csv(truth_dir / f"task1_{group}.csv", truth)
+    return [
+        (
+            f"task1/{group}/{names[i]}",
+            "task1",
+            group,
+            "used" if membership[j] else "not_used",
+            "test",
+            patients[j],
+            slices[j],
+        )
+        for i, j in enumerate(order)
+    ]
+
+
+def _write_task2(
+    plan: Plan,
+    samples: dict[str, dict[str, np.ndarray]],
+    root: Path,
+    truth_dir: Path,
+    rng: np.random.Generator,
+) -> None:
+    """Write the known generators' training folders and the shuffled test folder with its truth."""
     test_images, test_labels = [], []
     for label in plan.task2_labels:
         drawn = samples[f"task2_{label}"]
@@ -463,11 +554,6 @@ def write_layout(
     names = _names("generated", len(images), 5)
     _write_folder(root / "task2" / "test" / "generated_unknown", names, images[order])
     _write_csv(truth_dir / "task2.csv", [(names[i], test_labels[j]) for i, j in enumerate(order)])
-    _write_csv(
-        truth_dir / "patients.csv",
-        patient_rows,
-        header=["key", "task", "group", "role", "split", "patient_id", "slice"],
-    )
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -494,47 +580,52 @@ def signal_report(
     - ``membership_auc``: per task 1 group, ROC AUC of minus the nearest-neighbour distance to the
       group's generated images, used against not-used real images (0.5 is no signal).
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     rng = np.random.default_rng(_sub_seed(plan.seed, "signal"))
-    rows: list[dict[str, Any]] = []
+    rows = _realism_rows(plan, real, samples, rng)
+    rows.append(_family_accuracy_row(plan, samples))
+    rows += _membership_rows(plan, real, samples)
+    return rows
+
+
+def _realism_rows(
+    plan: Plan,
+    real: dict[str, np.ndarray],
+    samples: dict[str, dict[str, np.ndarray]],
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """The realism rows: the other half of the real patients, a noise control, each generator."""
     patients = np.unique(real["patient"])
     half = set(rng.permutation(patients)[: len(patients) // 2])
     in_half = np.array([p in half for p in real["patient"]])
     reference = pixel_features(real["images"][in_half])
     other = pixel_features(real["images"][~in_half])
     baseline = float(_nearest_distance(other, reference).mean())
-    rows.append(
-        dict(check="realism", subject="real (other half)", value=1.0, detail=f"{baseline:.4f}")
-    )
+
+    def realism(subject: str, images: np.ndarray) -> dict[str, Any]:
+        distance = float(_nearest_distance(pixel_features(images), reference).mean())
+        return dict(
+            check="realism", subject=subject, value=distance / baseline, detail=f"{distance:.4f}"
+        )
+
+    rows = [dict(check="realism", subject="real (other half)", value=1.0, detail=f"{baseline:.4f}")]
     noise = rng.normal(
         real["images"].mean(), real["images"].std(), (len(other), *real["images"].shape[1:])
     )
     noise = np.clip(noise, 0, 255).astype(np.uint8)
-    noise_distance = float(_nearest_distance(pixel_features(noise), reference).mean())
-    rows.append(
-        dict(
-            check="realism",
-            subject="noise control",
-            value=noise_distance / baseline,
-            detail=f"{noise_distance:.4f}",
-        )
-    )
+    rows.append(realism("noise control", noise))
     for name, drawn in samples.items():
         generated = np.concatenate(list(drawn.values()))
-        distance = float(_nearest_distance(pixel_features(generated), reference).mean())
-        rows.append(
-            dict(
-                check="realism",
-                subject=f"{name} ({plan.instances[name].family})",
-                value=distance / baseline,
-                detail=f"{distance:.4f}",
-            )
-        )
+        rows.append(realism(f"{name} ({plan.instances[name].family})", generated))
+    return rows
+
+
+def _family_accuracy_row(plan: Plan, samples: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Cross-validated accuracy of telling the task 2 generators apart by their spectra."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     spectra, labels = [], []
     for label in plan.task2_labels:
         drawn = np.concatenate(list(samples[f"task2_{label}"].values()))
@@ -548,15 +639,21 @@ def signal_report(
         labels,
         cv=StratifiedKFold(folds, shuffle=True, random_state=plan.seed),
     )
-    rows.append(
-        dict(
-            check="family_accuracy",
-            subject="task2 generators",
-            value=float(accuracy.mean()),
-            detail=f"{folds}-fold, chance {1 / len(plan.task2_labels):.2f}, "
-            f"sd {accuracy.std():.3f}",
-        )
+    return dict(
+        check="family_accuracy",
+        subject="task2 generators",
+        value=float(accuracy.mean()),
+        detail=f"{folds}-fold, chance {1 / len(plan.task2_labels):.2f}, sd {accuracy.std():.3f}",
     )
+
+
+def _membership_rows(
+    plan: Plan, real: dict[str, np.ndarray], samples: dict[str, dict[str, np.ndarray]]
+) -> list[dict[str, Any]]:
+    """Per task 1 group, how well nearness to its generated images tells used from not used."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = []
     for group in plan.task1_groups:
         drawn = samples[f"task1_{group}"]
         generated = pixel_features(np.concatenate(list(drawn.values())))

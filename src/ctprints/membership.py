@@ -1,300 +1,34 @@
-"""Task 1 membership attacks: was a real image used to train the generator whose samples we hold?
+"""Task 1's honest evaluation of the membership attacks (:mod:`ctprints.attacks`).
 
-Every attack is a scikit-learn-style object in :data:`ATTACKS`: ``fit(reference)`` with a
-:class:`Reference` (the generator's synthetic images and real images known to be used or not
-used, as feature rows), then ``score(queries)``, where a higher score means "more likely used".
-They are black-box attacks: they see synthetic samples, never the generator.
+- :func:`cross_validated_scores`: out-of-fold scores for labelled (dev) images; the held-out fold
+  is never part of the reference set the attack is fitted on. :func:`folds` keeps each patient's
+  slices in one fold where patients are known. :func:`final_scores` scores the unlabelled test
+  images with attacks fitted on every labelled image.
+- :func:`group_scores`: every attack on one task 1 group (its manifest rows checked by
+  :func:`group_rows`, its dev patients read by :func:`read_patients`): dev (out-of-fold), test,
+  and the member-vs-member control (the used images split into two halves, both members: an
+  attack that separates them measures something other than membership).
+- :func:`choose_threshold`, :func:`hard_labels`: hard labels from thresholds chosen on dev
+  scores only.
+- :func:`evaluation_table`: every group's scores and run files against the ground truth, with the
+  metrics of :func:`ctprints.metrics.membership_metrics`.
 
-- ``gan_leaks``: minus the distance to the nearest synthetic image (Chen et al., GAN-Leaks).
-- ``gan_leaks_cal``: the same, calibrated by the distance to the nearest not-used reference
-  image, so that images which are simply typical score no higher than unusual ones.
-- ``monte_carlo``: the share of synthetic images inside an epsilon-ball around the query
-  (Hilprecht et al.), epsilon chosen on the labelled reference images.
-- ``domias``: log density of the synthetic images minus that of the not-used reference images at
-  the query, Gaussian KDE in a PCA space (van Breugel et al., DOMIAS).
-- ``ssim_max``: the best SSIM between the query and its nearest synthetic images, the candidates
-  prefiltered in feature space so that it scales to 10,000 synthetic images.
-
-``meta`` stacks the others: a logistic regression over their scores, trained on labelled scores.
-
-:func:`cross_validated_scores` gives honest out-of-fold scores for labelled images; the held-out
-fold is never part of the reference set the attack is fitted on.
+The paper's AutoGluon approach is :mod:`ctprints.paper`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
-ATTACKS: dict[str, type] = {}
-STACKED = ("meta",)
+from ctprints.attacks import STACKED, MembershipError, Reference, make_attack
+from ctprints.metrics import membership_metrics
+from ctprints.submission import read_run
 
-
-class MembershipError(ValueError):
-    """A membership setting or input that cannot work; the message names what is wrong."""
-
-
-def register(name: str) -> Callable[[type], type]:
-    def add(cls: type) -> type:
-        ATTACKS[name] = cls
-        cls.name = name
-        return cls
-
-    return add
-
-
-@dataclass
-class Reference:
-    """What an attack may learn from: feature rows (N, D) and, for ssim_max, uint8 images.
-
-    ``used`` and ``not_used`` are real images with known membership (the dev labels);
-    ``synthetic_images`` is (S, H, W) in the order of ``synthetic``.
-    """
-
-    synthetic: np.ndarray
-    not_used: np.ndarray
-    used: np.ndarray | None = None
-    synthetic_images: np.ndarray | None = None
-
-
-def _scaler(synthetic: np.ndarray):
-    """Standardise features with statistics of the synthetic images (never the queries)."""
-    mean = synthetic.mean(axis=0)
-    std = synthetic.std(axis=0)
-    std[std == 0] = 1.0
-    return lambda X: ((np.asarray(X, dtype=np.float64) - mean) / std).astype(np.float32)
-
-
-def _nearest(reference: np.ndarray, queries: np.ndarray, k: int = 1):
-    """Distances (Q, k) and indices (Q, k) of the k nearest reference rows (exact search)."""
-    from sklearn.neighbors import NearestNeighbors
-
-    k = min(k, len(reference))
-    index = NearestNeighbors(n_neighbors=k, algorithm="auto").fit(reference)
-    distances, indices = index.kneighbors(queries)
-    return distances, indices
-
-
-@register("gan_leaks")
-class GanLeaks:
-    """Minus the distance from the query to the nearest synthetic image."""
-
-    def fit(self, reference: Reference) -> GanLeaks:
-        self.scale_ = _scaler(reference.synthetic)
-        self.synthetic_ = self.scale_(reference.synthetic)
-        return self
-
-    def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
-        distances, _ = _nearest(self.synthetic_, self.scale_(queries))
-        return -distances[:, 0]
-
-
-@register("gan_leaks_cal")
-class GanLeaksCalibrated(GanLeaks):
-    """Distance to the nearest not-used reference minus distance to the nearest synthetic."""
-
-    def fit(self, reference: Reference) -> GanLeaksCalibrated:
-        super().fit(reference)
-        self.not_used_ = self.scale_(reference.not_used)
-        return self
-
-    def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
-        scaled = self.scale_(queries)
-        to_synthetic, _ = _nearest(self.synthetic_, scaled)
-        to_reference, _ = _nearest(self.not_used_, scaled)
-        return to_reference[:, 0] - to_synthetic[:, 0]
-
-
-@register("monte_carlo")
-class MonteCarlo(GanLeaks):
-    """Share of synthetic images within epsilon of the query.
-
-    Epsilon is the quantile (one of ``quantiles``) of the distances between the labelled images
-    and the synthetic images that separates used from not-used reference images best (ROC AUC).
-    """
-
-    def __init__(
-        self, quantiles: Sequence[float] = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
-    ):
-        self.quantiles = tuple(quantiles)
-
-    def fit(self, reference: Reference) -> MonteCarlo:
-        from sklearn.metrics import roc_auc_score
-
-        super().fit(reference)
-        if reference.used is None or not len(reference.used):
-            raise MembershipError("monte_carlo chooses epsilon on used images; none were given")
-        labelled = self.scale_(np.vstack([reference.used, reference.not_used]))
-        labels = np.r_[np.ones(len(reference.used)), np.zeros(len(reference.not_used))]
-        pairwise = _distances(labelled, self.synthetic_)
-        candidates = np.quantile(pairwise, self.quantiles)
-        aucs = [roc_auc_score(labels, (pairwise <= eps).mean(axis=1)) for eps in candidates]
-        self.epsilon_ = float(candidates[int(np.argmax(aucs))])
-        return self
-
-    def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
-        return (_distances(self.scale_(queries), self.synthetic_) <= self.epsilon_).mean(axis=1)
-
-
-def _distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """Euclidean distances (len(a), len(b)), computed in chunks of rows of ``a``."""
-    out = np.empty((len(a), len(b)), dtype=np.float32)
-    b_sq = (b.astype(np.float64) ** 2).sum(axis=1)
-    for start in range(0, len(a), chunk):
-        rows = a[start : start + chunk].astype(np.float64)
-        squared = (rows**2).sum(axis=1)[:, None] + b_sq[None, :] - 2 * rows @ b.T
-        out[start : start + chunk] = np.sqrt(np.maximum(squared, 0))
-    return out
-
-
-def _log_kde(train: np.ndarray, points: np.ndarray, scale: float) -> np.ndarray:
-    """Log density at ``points`` (Q, d) of an isotropic Gaussian KDE on ``train`` (N, d), with
-    Scott's bandwidth ``scale * N ** (-1 / (d + 4))``; defined for any N >= 1."""
-    from scipy.special import logsumexp
-
-    n, d = train.shape
-    h = max(scale, 1e-6) * n ** (-1.0 / (d + 4))
-    squared = _distances(points, train).astype(np.float64) ** 2
-    return logsumexp(-squared / (2 * h * h), axis=1) - np.log(n) - d / 2 * np.log(2 * np.pi * h * h)
-
-
-@register("domias")
-class Domias:
-    """log p_synthetic(x) - log p_reference(x): Gaussian KDEs in the synthetic set's PCA space."""
-
-    def __init__(self, components: int = 5):
-        self.components = components
-
-    def fit(self, reference: Reference) -> Domias:
-        from sklearn.decomposition import PCA
-
-        scale = _scaler(reference.synthetic)
-        components = max(
-            1, min(self.components, reference.synthetic.shape[1], len(reference.synthetic) - 1)
-        )
-        pca = PCA(n_components=components, random_state=0).fit(scale(reference.synthetic))
-        self.project_ = lambda X: pca.transform(scale(X))  # noqa: E731
-        self.synthetic_ = self.project_(reference.synthetic)
-        self.not_used_ = self.project_(reference.not_used)
-        # One bandwidth scale for both densities: the synthetic set's mean spread per component.
-        self.spread_ = float(self.synthetic_.std(axis=0).mean())
-        return self
-
-    def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
-        points = self.project_(queries)
-        return _log_kde(self.synthetic_, points, self.spread_) - _log_kde(
-            self.not_used_, points, self.spread_
-        )
-
-
-def ssim(query: np.ndarray, candidates: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """Mean SSIM (Wang et al. 2004, Gaussian window) of one (H, W) image with each of (K, H, W).
-
-    Images are uint8 (data range 255). Returns (K,) values in [-1, 1].
-    """
-    from scipy.ndimage import gaussian_filter
-
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    x = query.astype(np.float64)[None]
-    y = candidates.astype(np.float64)
-    blur = lambda a: gaussian_filter(a, sigma=(0, sigma, sigma), truncate=3.5)  # noqa: E731
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    numerator = (2 * mu_x * mu_y + c1) * (2 * cov + c2)
-    denominator = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
-    return (numerator / denominator).mean(axis=(1, 2))
-
-
-@register("ssim_max")
-class SsimMax(GanLeaks):
-    """The best SSIM between the query and its ``candidates`` nearest synthetic images.
-
-    The nearest neighbours in feature space are a prefilter; ``candidates=None`` compares with
-    every synthetic image (exact, and the brute-force baseline).
-    """
-
-    def __init__(self, candidates: int | None = 50):
-        self.candidates = candidates
-
-    def fit(self, reference: Reference) -> SsimMax:
-        if reference.synthetic_images is None:
-            raise MembershipError("ssim_max needs the synthetic images' pixels")
-        super().fit(reference)
-        self.images_ = reference.synthetic_images
-        return self
-
-    def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
-        if images is None:
-            raise MembershipError("ssim_max needs the query images' pixels")
-        if images.shape[1:] != self.images_.shape[1:]:
-            raise MembershipError(
-                f"ssim_max: query images are {images.shape[1]}x{images.shape[2]} but the "
-                f"synthetic images are {self.images_.shape[1]}x{self.images_.shape[2]}"
-            )
-        if self.candidates is None:  # every synthetic image, in chunks to bound memory
-            return np.array(
-                [
-                    max(
-                        ssim(image, self.images_[start : start + 256]).max()
-                        for start in range(0, len(self.images_), 256)
-                    )
-                    for image in tqdm(images, desc="ssim_max (exact)", unit="query", mininterval=5)
-                ]
-            )
-        _, indices = _nearest(self.synthetic_, self.scale_(queries), self.candidates)
-        return np.array(
-            [
-                ssim(image, self.images_[row]).max()
-                for image, row in tqdm(
-                    zip(images, indices, strict=True),
-                    total=len(images),
-                    desc="ssim_max",
-                    unit="query",
-                    mininterval=5,
-                )
-            ]
-        )
-
-
-class Meta:
-    """Logistic regression over other attacks' scores (columns), trained on labelled rows."""
-
-    name = "meta"
-
-    def __init__(self, C: float = 1.0):
-        self.C = C
-
-    def fit(self, scores: np.ndarray, labels: np.ndarray) -> Meta:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=1000))
-        self.model_.fit(np.nan_to_num(scores), labels)
-        return self
-
-    def score(self, scores: np.ndarray) -> np.ndarray:
-        return self.model_.decision_function(np.nan_to_num(scores))
-
-
-def make_attack(name: str, settings: dict | None = None):
-    """A fresh attack by its config name; unknown names list the known ones."""
-    settings = dict(settings or {})
-    if name == "meta":
-        return Meta(**settings)
-    if name not in ATTACKS:
-        raise MembershipError(f"unknown attack {name!r}; known: {', '.join(available_attacks())}")
-    return ATTACKS[name](**settings)
-
-
-def available_attacks() -> list[str]:
-    return sorted([*ATTACKS, *STACKED])
+log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- honest scoring
@@ -443,110 +177,6 @@ def hard_labels(scores: np.ndarray, threshold: float) -> np.ndarray:
     return (np.asarray(scores) >= threshold).astype(int)
 
 
-# ----------------------------------------------------------------------------- metrics
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """ROC AUC (Mann-Whitney, ties counted half) of each row of (B, N) labels and scores."""
-    from scipy.stats import rankdata
-
-    labels = np.atleast_2d(np.asarray(labels, dtype=bool))
-    ranks = rankdata(np.atleast_2d(scores), axis=1)
-    positives = labels.sum(axis=1)
-    negatives = labels.shape[1] - positives
-    rank_sum = (ranks * labels).sum(axis=1)
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr_limit: float = 0.01) -> float:
-    """The highest TPR with FPR at most ``fpr_limit``: the share of used images scoring above
-    the (k+1)-th highest not-used score, k = floor(fpr_limit * not-used images)."""
-    labels, scores = np.asarray(labels, dtype=bool), np.asarray(scores, dtype=np.float64)
-    negatives = np.sort(scores[~labels])[::-1]
-    allowed = int(math.floor(fpr_limit * len(negatives) + 1e-9))
-    if allowed >= len(negatives):
-        return 1.0
-    return float(np.mean(scores[labels] > negatives[allowed]))
-
-
-def _hard_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
-    """F1 of "used", Cohen's kappa and accuracy of each row of (B, N) labels and predictions."""
-    labels = np.atleast_2d(labels).astype(bool)
-    predicted = np.atleast_2d(predicted).astype(bool)
-    n = labels.shape[1]
-    tp = (labels & predicted).sum(axis=1)
-    fp = (~labels & predicted).sum(axis=1)
-    fn = (labels & ~predicted).sum(axis=1)
-    tn = n - tp - fp - fn
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
-        observed = (tp + tn) / n
-        expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
-        kappa = np.where(expected < 1, (observed - expected) / (1 - expected), 0.0)
-    return {"f1": f1, "kappa": kappa, "accuracy": observed}
-
-
-def task1_scores(
-    labels: np.ndarray,
-    scores: np.ndarray,
-    predicted: np.ndarray | None = None,
-    n_boot: int = 1000,
-    n_permutations: int = 999,
-    seed: int = 0,
-    groups: Sequence | None = None,
-) -> dict:
-    """ROC AUC, TPR at 1% FPR and, with hard labels, F1 of "used", Cohen's kappa and accuracy;
-    each with a bootstrap 95% CI (resamples holding both classes); and a one-sided permutation
-    p-value for the AUC, (1 + #permuted AUC >= AUC) / (1 + permutations).
-
-    With ``groups`` (the patient of each row; membership is per patient) the bootstrap resamples
-    patients and the permutation test permutes patients' labels: slices of one patient are not
-    independent, and treating them as such gives intervals and p-values that are far too small.
-    """
-    labels = np.asarray(labels, dtype=int)
-    scores = np.asarray(scores, dtype=np.float64)
-    if labels.min() == labels.max():
-        raise MembershipError("scoring needs both used and not-used images")
-    rng = np.random.default_rng(seed)
-    units = np.arange(len(labels)) if groups is None else np.unique(groups, return_inverse=True)[1]
-    members = [np.flatnonzero(units == u) for u in range(units.max() + 1)]
-    unit_label = np.array([labels[rows[0]] for rows in members])
-    if any(len(set(labels[rows])) > 1 for rows in members):
-        raise MembershipError(
-            "a patient has both used and not-used images; membership is per patient"
-        )
-    samples = []
-    while len(samples) < n_boot:
-        drawn = rng.integers(0, len(members), len(members))
-        if 0 < unit_label[drawn].sum() < len(drawn):
-            samples.append(np.concatenate([members[u] for u in drawn]))
-    values = {
-        "auc": (auc(labels, scores)[0], np.array([auc(labels[i], scores[i])[0] for i in samples])),
-        "tpr_at_1fpr": (
-            tpr_at_fpr(labels, scores),
-            np.array([tpr_at_fpr(labels[i], scores[i]) for i in samples]),
-        ),
-    }
-    if predicted is not None:
-        predicted = np.asarray(predicted, dtype=int)
-        whole = _hard_metrics(labels, predicted)
-        resampled = [_hard_metrics(labels[i], predicted[i]) for i in samples]
-        values |= {
-            name: (whole[name][0], np.array([r[name][0] for r in resampled])) for name in whole
-        }
-    out: dict = {"n": len(labels), "n_used": int(labels.sum())}
-    for name, (value, boot) in values.items():
-        low, high = np.percentile(boot, [2.5, 97.5])
-        out |= {name: float(value), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
-    permuted = np.array([rng.permutation(unit_label)[units] for _ in range(n_permutations)])
-    exceed = int(
-        (auc(permuted, np.broadcast_to(scores, permuted.shape)) >= out["auc"] - 1e-12).sum()
-    )
-    out["p_value"] = (1 + exceed) / (1 + n_permutations)
-    out["resampled"] = "patient" if groups is not None else "image"
-    return out
-
-
 # ----------------------------------------------------------------------------- one task 1 group
 
 
@@ -598,9 +228,60 @@ def part_features(features, part) -> np.ndarray:
     return feature_matrix(features.loc[list(part["key"])].reset_index())
 
 
-def _dev_groups(dev, patients: dict[str, str] | None) -> np.ndarray | None:
+def dev_rows(parts: dict):
+    """The dev images of a group's parts (:func:`group_rows`): used, then not-used."""
+    import pandas as pd
+
+    return pd.concat([parts["used"], parts["not_used"]], ignore_index=True)
+
+
+def dev_groups(dev, patients: dict[str, str] | None) -> np.ndarray | None:
     """The patient of each dev row (used then not-used), or None where patients are unknown."""
     return None if patients is None else np.array([patients[i] for i in dev["image_id"]])
+
+
+def _dev_labelled(parts: dict, features, pixels: Callable, patients, n_folds: int):
+    """The dev rows and their :class:`Labelled` (used 1, not-used 0), grouped by patient where
+    patients are known and there are enough of them to cross-validate by patient."""
+    dev = dev_rows(parts)
+    labelled = Labelled(
+        part_features(features, dev),
+        np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
+        pixels(dev),
+        dev_groups(dev, patients),
+    )
+    if labelled.groups is not None and _n_folds(labelled, n_folds) < 2:
+        # One used (or not-used) patient cannot be cross-validated by patient: fall back to
+        # folds of images, and say so in the grouping column.
+        labelled.groups = None
+    return dev, labelled
+
+
+def _control(labelled: Labelled, n_used: int, n_folds: int, seed: int) -> Labelled:
+    """The member-vs-member control: the used dev images (the first ``n_used`` rows of
+    ``labelled``) split at random into two halves labelled 1 and 0."""
+    rng = np.random.default_rng(seed)
+
+    def halves(units):
+        """1 for the units (images or patients) in the first half of a random order, else 0."""
+        names = rng.permutation(np.unique(units))
+        return np.isin(units, names[: len(names) // 2]).astype(int)
+
+    images_only = np.arange(n_used)
+    groups = None if labelled.groups is None else labelled.groups[:n_used]
+    # Halves of whole patients where they are known, so that no patient is on both sides.
+    control = Labelled(
+        labelled.X[:n_used],
+        halves(images_only if groups is None else groups),
+        None if labelled.images is None else labelled.images[:n_used],
+        groups,
+    )
+    if groups is not None and _n_folds(control, n_folds) < 2:
+        # Fewer than 4 used patients: halves of whole patients cannot be cross-validated, so
+        # the control falls back to halves of images (and says so in its grouping column).
+        control.groups = None
+        control.y = halves(images_only)
+    return control
 
 
 def group_scores(
@@ -626,69 +307,36 @@ def group_scores(
     """
     import pandas as pd
 
-    def matrix(part):
-        return part_features(features, part)
-
     needs_pixels = "ssim_max" in names
     pixels = (lambda part: read_pixels(list(part["path"]))) if needs_pixels else (lambda part: None)
-    synthetic = matrix(parts["generated"])
+    synthetic = part_features(features, parts["generated"])
     synthetic_images = pixels(parts["generated"])
-    dev = pd.concat([parts["used"], parts["not_used"]], ignore_index=True)
-    groups = _dev_groups(dev, patients)
-    labelled = Labelled(
-        matrix(dev),
-        np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
-        pixels(dev),
-        groups,
-    )
-    if groups is not None and _n_folds(labelled, n_folds) < 2:
-        # One used (or not-used) patient cannot be cross-validated by patient: fall back to
-        # folds of images, and say so in the grouping column.
-        labelled.groups = groups = None
-    dev_scores = cross_validated_scores(
-        names, labelled, synthetic, synthetic_images, n_folds, seed, settings
-    )
+
+    def out_of_fold(labelled: Labelled) -> dict[str, np.ndarray]:
+        return cross_validated_scores(
+            names, labelled, synthetic, synthetic_images, n_folds, seed, settings
+        )
+
+    dev, labelled = _dev_labelled(parts, features, pixels, patients, n_folds)
+    dev_scores = out_of_fold(labelled)
     test = parts["test"]
     test_scores = final_scores(
         names,
         labelled,
         synthetic,
-        matrix(test),
+        part_features(features, test),
         pixels(test),
         synthetic_images,
         dev_scores,
         settings,
     )
-    used = parts["used"].reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-
-    def halves(units):
-        """1 for the units (images or patients) in the first half of a random order, else 0."""
-        names = rng.permutation(np.unique(units))
-        return np.isin(units, names[: len(names) // 2]).astype(int)
-
-    images_only = np.arange(len(used))
-    control_groups = None if groups is None else groups[: len(used)]
-    # Halves of whole patients where they are known, so that no patient is on both sides.
-    control = Labelled(
-        labelled.X[: len(used)],
-        halves(images_only if control_groups is None else control_groups),
-        None if labelled.images is None else labelled.images[: len(used)],
-        control_groups,
-    )
-    if control_groups is not None and _n_folds(control, n_folds) < 2:
-        # Fewer than 4 used patients: halves of whole patients cannot be cross-validated, so
-        # the control falls back to halves of images (and says so in its grouping column).
-        control.groups = None
-        control.y = halves(images_only)
-    control_scores = cross_validated_scores(
-        names, control, synthetic, synthetic_images, n_folds, seed, settings
-    )
+    control = _control(labelled, len(parts["used"]), n_folds, seed)
+    control_scores = out_of_fold(control)
     frames = []
     for split, rows, labels, scores in (
         ("dev", dev, labelled.y, dev_scores),
         ("test", test, [None] * len(test), test_scores),
-        ("control", used, control.y, control_scores),
+        ("control", parts["used"], control.y, control_scores),
     ):
         frame = rows[["key", "image_id"]].reset_index(drop=True).copy()
         frame["split"] = split
@@ -729,159 +377,108 @@ def read_patients(path: str, parts: dict) -> dict[str, str]:
     return {image: mapping[image] for image in dev}
 
 
-# ----------------------------------------------------------------------------- the paper's approach
+# ----------------------------------------------------------------------------- evaluation
 
 
-def _pca(synthetic: np.ndarray, components: int, seed: int):
-    from sklearn.decomposition import PCA
-
-    components = max(1, min(components, synthetic.shape[1], len(synthetic) - 1))
-    scale = _scaler(synthetic)
-    pca = PCA(n_components=components, random_state=seed).fit(scale(synthetic))
-    return lambda X: pca.transform(scale(X)).astype(np.float32)
+def _patients_of(frame) -> np.ndarray | None:
+    """Patients for a cluster bootstrap, where the rows were cross-validated by patient."""
+    if frame.grouping.iloc[0] == "patient" and frame.patient.notna().all():
+        return frame.patient.astype(str).to_numpy()
+    return None
 
 
-def pair_table(real: np.ndarray, synthetic: np.ndarray, k: int, rng, labels=None):
-    """The paper's pair features: each real row next to k random synthetic rows.
-
-    Returns a DataFrame with columns s0.., r0.. (and ``used`` when labels are given) and the
-    index of the real row each pair came from.
-    """
+def _attack_rows(group, embedder, scores_path, truth_path, runs, settings) -> list[dict]:
+    """The rows of one score file (:func:`group_scores`): every attack on cv_dev, control and
+    test; ``runs`` maps each attack, in order, to its run file (the test images' hard labels)."""
     import pandas as pd
 
-    chosen = rng.integers(0, len(synthetic), (len(real), k))
-    owner = np.repeat(np.arange(len(real)), k)
-    table = pd.DataFrame(
-        np.hstack([synthetic[chosen.ravel()], real[owner]]),
-        columns=[f"s{i}" for i in range(synthetic.shape[1])]
-        + [f"r{i}" for i in range(real.shape[1])],
-    )
-    if labels is not None:
-        table["used"] = np.asarray(labels)[owner]
-    return table, owner
+    scores = pd.read_csv(scores_path, dtype={"image_id": str})
+    dev = scores[scores.split == "dev"]
+    control = scores[scores.split == "control"]
+    test = scores[scores.split == "test"]
+    truth = read_run(truth_path, task=1, expected_ids=test.image_id)
+    test_labels = [int(truth[i]) for i in test.image_id]
+    rows = []
+    for attack, run_path in runs.items():
+        predicted = read_run(run_path, task=1, expected_ids=test.image_id)
+        common = {"group": group, "attack": attack, "features": embedder}
+        for split, frame, labels, hard in (
+            ("cv_dev", dev, dev.label.astype(int), None),
+            ("control", control, control.label.astype(int), None),
+            ("test", test, test_labels, [int(predicted[i]) for i in test.image_id]),
+        ):
+            groups = _patients_of(frame)
+            result = membership_metrics(labels, frame[attack], hard, groups=groups, **settings)
+            rows.append({**common, "split": split, "grouping": frame.grouping.iloc[0], **result})
+        log.info("%s %s %s: test AUC %.3f", group, embedder, attack, rows[-1]["auc"])
+    return rows
 
 
-def paper_autogluon(
-    used: np.ndarray,
-    not_used: np.ndarray,
-    synthetic: np.ndarray,
-    queries: np.ndarray,
-    fraction: float,
-    path: str,
-    k: int = 5,
-    components: int = 16,
-    presets: str = "medium_quality",
-    time_limit: int = 60,
-    seed: int = 0,
-    threads: int = 1,
-    groups: np.ndarray | None = None,
-):
-    """The paper's task 1 approach: AutoGluon on (synthetic, real) pair features.
+def _paper_rows(group, embedder, fraction, scores_path, run_path, truth_path, settings):
+    """The rows of one paper score file (:func:`ctprints.paper.paper_group_scores`): the honest
+    hold-out (where it holds both classes; empty at fraction 1) and the test images."""
+    import pandas as pd
 
-    ``fraction`` of the dev used and of the not-used images (at least 2 each) build the training
-    pairs, each real image paired with ``k`` random synthetic images and labelled with its own
-    membership. AutoGluon's internal validation split is over pairs, so one real image lands in
-    both its training and validation data: the score it reports (``autogluon_val_auc``) leaks.
-    The other dev images are the honest hold-out; with ``groups`` (the patient of each used then
-    not-used row) the fraction is taken of patients, so no patient is on both sides. An image's
-    score is the mean predicted
-    probability of "used" over its k pairs.
-
-    Returns (held-out mask over used+not_used rows, held-out scores, query scores, info dict).
-    """
-    from autogluon.tabular import TabularPredictor
-
-    if not 0 < fraction <= 1:
-        raise MembershipError(f"fraction {fraction} is outside (0, 1]")
-    rng = np.random.default_rng(seed)
-    project = _pca(synthetic, components, seed)
-    real = np.vstack([used, not_used])
-    labels = np.r_[np.ones(len(used)), np.zeros(len(not_used))].astype(int)
-    units = np.arange(len(real)).astype(str) if groups is None else np.asarray(groups, str)
-    train = np.zeros(len(real), dtype=bool)
-    for value in (1, 0):
-        names = np.unique(units[labels == value])
-        count = min(len(names), max(1, int(round(fraction * len(names)))))
-        train |= np.isin(units, rng.choice(names, count, replace=False))
-    synthetic_p, real_p = project(synthetic), project(real)
-    table, _ = pair_table(real_p[train], synthetic_p, k, rng, labels[train])
-    predictor = TabularPredictor(
-        label="used",
-        path=path,
-        eval_metric="roc_auc",
-        problem_type="binary",
-        verbosity=2,
-        learner_kwargs={"random_state": seed},
-    ).fit(table, presets=presets, time_limit=time_limit, num_cpus=threads, num_gpus=0)
-    board = predictor.leaderboard(silent=True)
-    info = {
-        "autogluon_val_auc": float(board["score_val"].max()),
-        "best_model": str(predictor.model_best),
-        "train_images": int(train.sum()),
-        "train_pairs": len(table),
+    scores = pd.read_csv(scores_path, dtype={"image_id": str})
+    predicted = read_run(run_path, task=1)
+    test = scores[scores.split == "test"]
+    dev = scores[scores.split == "dev"]
+    truth = read_run(truth_path, task=1, expected_ids=test.image_id)
+    common = {
+        "group": group,
+        "attack": f"paper_autogluon_f{fraction}",
+        "features": embedder,
+        "autogluon_val_auc": scores.autogluon_val_auc.iloc[0],
     }
+    rows = []
+    if len(set(dev.label)) == 2:
+        result = membership_metrics(
+            dev.label.astype(int), dev.paper, None, groups=_patients_of(dev), **settings
+        )
+        rows.append({**common, "split": "holdout_dev", "grouping": dev.grouping.iloc[0], **result})
+    labels = [int(truth[i]) for i in test.image_id]
+    hard = [int(predicted[i]) for i in test.image_id]
+    result = membership_metrics(labels, test.paper, hard, **settings)
+    rows.append({**common, "split": "test", "grouping": scores.grouping.iloc[0], **result})
+    log.info(
+        "%s paper f%s %s: AutoGluon's validation AUC %.3f, test AUC %.3f",
+        group,
+        fraction,
+        embedder,
+        common["autogluon_val_auc"],
+        result["auc"],
+    )
+    return rows
 
-    def score(rows: np.ndarray) -> np.ndarray:
-        if not len(rows):
-            return np.empty(0)
-        pairs, owner = pair_table(rows, synthetic_p, k, rng)
-        probability = predictor.predict_proba(pairs)[1].to_numpy()
-        return np.bincount(owner, probability, minlength=len(rows)) / k
 
-    held_out = ~train
-    return held_out, score(real_p[held_out]), score(project(queries)), info
-
-
-def paper_group_scores(
-    parts: dict,
-    features,
-    fraction: float,
-    path: str,
-    patients: dict[str, str] | None = None,
-    **settings,
+def evaluation_table(
+    truth: Mapping[str, str],
+    scores: Mapping[tuple[str, str], str],
+    runs: Mapping[tuple[str, str], Mapping[str, str]],
+    paper: Mapping[tuple[str, str, str], str],
+    paper_runs: Mapping[tuple[str, str, str], str],
+    n_boot: int = 1000,
+    n_permutations: int = 999,
+    seed: int = 0,
 ):
-    """:func:`paper_autogluon` for one group: a DataFrame of the held-out dev rows (split dev,
-    label, patient) and the test rows (split test), with the score in column ``paper`` and
-    AutoGluon's figures (``autogluon_val_auc``, ...) and the hold-out grouping in every row."""
+    """Task 1's evaluation table: every attack's cv_dev, control and test metrics
+    (:func:`ctprints.metrics.membership_metrics`) per group and feature space, then the paper's
+    runs' holdout_dev and test metrics.
+
+    Files by key, so that nothing depends on their order: ``truth`` group -> ground-truth run
+    file; ``scores`` (group, embedder) -> score file of :func:`group_scores`; ``runs`` (group,
+    embedder) -> attack -> the attack's run file; ``paper`` (group, embedder, fraction) -> score
+    file of :func:`ctprints.paper.paper_group_scores` and ``paper_runs`` (same key) -> its run
+    file. Rows follow the order of ``scores`` (and of each ``runs`` mapping's attacks), then of
+    ``paper``.
+    """
     import pandas as pd
 
-    dev = pd.concat([parts["used"], parts["not_used"]], ignore_index=True)
-    groups = _dev_groups(dev, patients)
-    held_out, held_scores, test_scores, info = paper_autogluon(
-        part_features(features, parts["used"]),
-        part_features(features, parts["not_used"]),
-        part_features(features, parts["generated"]),
-        part_features(features, parts["test"]),
-        fraction=fraction,
-        path=path,
-        groups=groups,
-        **settings,
-    )
-    dev_labels = [1] * len(parts["used"]) + [0] * len(parts["not_used"])
-    frames = [
-        pd.DataFrame(
-            {
-                "key": dev["key"][held_out],
-                "image_id": dev["image_id"][held_out],
-                "split": "dev",
-                "label": pd.array(dev_labels, dtype="Int64")[held_out],
-                "paper": held_scores,
-                "patient": None if groups is None else groups[held_out],
-            }
-        ),
-        pd.DataFrame(
-            {
-                "key": parts["test"]["key"].to_numpy(),
-                "image_id": parts["test"]["image_id"].to_numpy(),
-                "split": "test",
-                "label": pd.array([None] * len(parts["test"]), dtype="Int64"),
-                "paper": test_scores,
-            }
-        ),
-    ]
-    scores = pd.concat(frames, ignore_index=True)
-    for name, value in info.items():
-        scores[name] = value
-    # AutoGluon's own validation split is by pair; the hold-out is by patient where known.
-    scores["grouping"] = "image" if groups is None else "patient"
-    return scores, info
+    settings = {"n_boot": n_boot, "n_permutations": n_permutations, "seed": seed}
+    rows = []
+    for (group, embedder), path in scores.items():
+        rows += _attack_rows(group, embedder, path, truth[group], runs[group, embedder], settings)
+    for (group, embedder, fraction), path in paper.items():
+        run = paper_runs[group, embedder, fraction]
+        rows += _paper_rows(group, embedder, fraction, path, run, truth[group], settings)
+    return pd.DataFrame(rows)

@@ -1,7 +1,14 @@
-"""Scores of run files against ground truth, with bootstrap confidence intervals."""
+"""Scores of run files against ground truth, with bootstrap confidence intervals.
+
+Task 1 (membership, :func:`membership_metrics`): ROC AUC and TPR at 1% FPR of attack scores,
+F1, kappa and accuracy of hard labels, a (patient-)cluster bootstrap and a permutation test.
+Task 2 (attribution, :func:`attribution_metrics`): label-sensitive and label-free agreement of
+generator names.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +20,114 @@ from sklearn.metrics import (
     f1_score,
     normalized_mutual_info_score,
 )
+
+from ctprints.attacks import MembershipError
+
+# ----------------------------------------------------------------------------- task 1: membership
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """ROC AUC (Mann-Whitney, ties counted half) of each row of (B, N) labels and scores."""
+    from scipy.stats import rankdata
+
+    labels = np.atleast_2d(np.asarray(labels, dtype=bool))
+    ranks = rankdata(np.atleast_2d(scores), axis=1)
+    positives = labels.sum(axis=1)
+    negatives = labels.shape[1] - positives
+    rank_sum = (ranks * labels).sum(axis=1)
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr_limit: float = 0.01) -> float:
+    """The highest TPR with FPR at most ``fpr_limit``: the share of used images scoring above
+    the (k+1)-th highest not-used score, k = floor(fpr_limit * not-used images)."""
+    labels, scores = np.asarray(labels, dtype=bool), np.asarray(scores, dtype=np.float64)
+    negatives = np.sort(scores[~labels])[::-1]
+    allowed = int(math.floor(fpr_limit * len(negatives) + 1e-9))
+    if allowed >= len(negatives):
+        return 1.0
+    return float(np.mean(scores[labels] > negatives[allowed]))
+
+
+def _hard_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
+    """F1 of "used", Cohen's kappa and accuracy of each row of (B, N) labels and predictions."""
+    labels = np.atleast_2d(labels).astype(bool)
+    predicted = np.atleast_2d(predicted).astype(bool)
+    n = labels.shape[1]
+    tp = (labels & predicted).sum(axis=1)
+    fp = (~labels & predicted).sum(axis=1)
+    fn = (labels & ~predicted).sum(axis=1)
+    tn = n - tp - fp - fn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+        observed = (tp + tn) / n
+        expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
+        kappa = np.where(expected < 1, (observed - expected) / (1 - expected), 0.0)
+    return {"f1": f1, "kappa": kappa, "accuracy": observed}
+
+
+def membership_metrics(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    predicted: np.ndarray | None = None,
+    n_boot: int = 1000,
+    n_permutations: int = 999,
+    seed: int = 0,
+    groups: Sequence | None = None,
+) -> dict:
+    """ROC AUC, TPR at 1% FPR and, with hard labels, F1 of "used", Cohen's kappa and accuracy;
+    each with a bootstrap 95% CI (resamples holding both classes); and a one-sided permutation
+    p-value for the AUC, (1 + #permuted AUC >= AUC) / (1 + permutations).
+
+    With ``groups`` (the patient of each row; membership is per patient) the bootstrap resamples
+    patients and the permutation test permutes patients' labels: slices of one patient are not
+    independent, and treating them as such gives intervals and p-values that are far too small.
+    """
+    labels = np.asarray(labels, dtype=int)
+    scores = np.asarray(scores, dtype=np.float64)
+    if labels.min() == labels.max():
+        raise MembershipError("scoring needs both used and not-used images")
+    rng = np.random.default_rng(seed)
+    units = np.arange(len(labels)) if groups is None else np.unique(groups, return_inverse=True)[1]
+    members = [np.flatnonzero(units == u) for u in range(units.max() + 1)]
+    unit_label = np.array([labels[rows[0]] for rows in members])
+    if any(len(set(labels[rows])) > 1 for rows in members):
+        raise MembershipError(
+            "a patient has both used and not-used images; membership is per patient"
+        )
+    samples = []
+    while len(samples) < n_boot:
+        drawn = rng.integers(0, len(members), len(members))
+        if 0 < unit_label[drawn].sum() < len(drawn):
+            samples.append(np.concatenate([members[u] for u in drawn]))
+    values = {
+        "auc": (auc(labels, scores)[0], np.array([auc(labels[i], scores[i])[0] for i in samples])),
+        "tpr_at_1fpr": (
+            tpr_at_fpr(labels, scores),
+            np.array([tpr_at_fpr(labels[i], scores[i]) for i in samples]),
+        ),
+    }
+    if predicted is not None:
+        predicted = np.asarray(predicted, dtype=int)
+        whole = _hard_metrics(labels, predicted)
+        resampled = [_hard_metrics(labels[i], predicted[i]) for i in samples]
+        values |= {
+            name: (whole[name][0], np.array([r[name][0] for r in resampled])) for name in whole
+        }
+    out: dict = {"n": len(labels), "n_used": int(labels.sum())}
+    for name, (value, boot) in values.items():
+        low, high = np.percentile(boot, [2.5, 97.5])
+        out |= {name: float(value), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
+    permuted = np.array([rng.permutation(unit_label)[units] for _ in range(n_permutations)])
+    exceed = int(
+        (auc(permuted, np.broadcast_to(scores, permuted.shape)) >= out["auc"] - 1e-12).sum()
+    )
+    out["p_value"] = (1 + exceed) / (1 + n_permutations)
+    out["resampled"] = "patient" if groups is not None else "image"
+    return out
+
+
+# ----------------------------------------------------------------------------- task 2: attribution
 
 
 def hungarian_accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
@@ -41,7 +156,7 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def task2_scores(truth: Sequence[str], predicted: Sequence[str], seed: int = 0) -> dict:
+def attribution_metrics(truth: Sequence[str], predicted: Sequence[str], seed: int = 0) -> dict:
     """Accuracy and macro-F1 of the submitted names (label-sensitive, like the official scores),
     ARI, NMI and Hungarian accuracy (label-free), and a bootstrap 95% CI for accuracy."""
     truth = np.asarray(truth, dtype=str)

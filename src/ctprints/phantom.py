@@ -202,12 +202,30 @@ def _texture(anatomy: Anatomy, x: np.ndarray, y: np.ndarray, z: float) -> np.nda
 
 
 def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
-    """Noise-free slice at body position ``z``, as a (size, size) float32 HU map."""
+    """Noise-free slice at body position ``z``, as a (size, size) float32 HU map.
+
+    Structures are painted from the outside in, each over what is already there: the table and
+    the chest wall, the lungs with their texture, the mediastinum, then vessels and findings.
+    """
     coords = (np.arange(size) + 0.5) / size * 2 - 1
     y, x = np.meshgrid(coords, coords, indexing="ij")
     zz = z - anatomy.z_start
     hu = np.full((size, size), AIR, dtype=np.float64)
+    _paint_chest_wall(hu, anatomy, x, y, zz)
+    heart = _heart_mask(anatomy, x, y, z)
+    lungs = _lung_mask(anatomy, x, y, zz) & ~heart & (np.abs(x) > 0.07)
+    texture = _texture(anatomy, x, y, z)
+    hu[lungs] = LUNG + 30 * texture[lungs]
+    hu[heart] = BLOOD
+    _paint_mediastinum(hu, anatomy, x, y)
+    _paint_findings(hu, anatomy, x, y, z, lungs, texture)
+    return hu.astype(np.float32)
 
+
+def _paint_chest_wall(
+    hu: np.ndarray, anatomy: Anatomy, x: np.ndarray, y: np.ndarray, zz: float
+) -> None:
+    """The scanner table, the body (fat over soft tissue), the ribs and the sternum."""
     ax, ay = anatomy.body_axes
     ax *= 1 + 0.03 * np.sin(6 * zz)
     cy = anatomy.body_centre_y
@@ -229,9 +247,13 @@ def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
         hu[rib < 0.35] = MARROW
     sternum = _ellipse(x, y, 0, cy - ay + anatomy.fat + 0.06, 0.05, 0.03)
     hu[sternum < 1] = BONE
-    # Lungs grow towards the base of the slab.
+
+
+def _lung_mask(anatomy: Anatomy, x: np.ndarray, y: np.ndarray, zz: float) -> np.ndarray:
+    """Both lungs, before the heart and the midline are cut out; they grow towards the base."""
+    cy = anatomy.body_centre_y
     scale = 0.88 + 0.5 * zz
-    lungs = np.zeros_like(body, dtype=bool)
+    lungs = np.zeros(x.shape, dtype=bool)
     for index, side in enumerate((-1.0, 1.0)):
         lx = side * anatomy.lung_offset
         lung = _ellipse(
@@ -250,27 +272,32 @@ def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
             for k, (amplitude, phase) in zip((2, 3, 4), anatomy.lung_harmonics[index], strict=True)
         )
         lungs |= lung < bend**2
-    # Mediastinum: heart (appearing from heart_start on), aorta and the vertebra behind it.
+    return lungs
+
+
+def _heart_mask(anatomy: Anatomy, x: np.ndarray, y: np.ndarray, z: float) -> np.ndarray:
+    """The heart, which appears from ``heart_start`` on and grows to full size over 0.1."""
     heart_growth = np.clip((z - anatomy.heart_start) / 0.1, 0, 1) ** 0.5
-    heart = np.zeros_like(lungs)
-    if heart_growth > 0:
-        hx, hy = anatomy.heart_centre
-        heart = (
-            _ellipse(
-                x,
-                y,
-                hx,
-                cy + hy,
-                anatomy.heart_axes[0] * heart_growth,
-                anatomy.heart_axes[1] * heart_growth,
-                0.4,
-            )
-            < 1
+    if not heart_growth > 0:
+        return np.zeros(x.shape, dtype=bool)
+    hx, hy = anatomy.heart_centre
+    return (
+        _ellipse(
+            x,
+            y,
+            hx,
+            anatomy.body_centre_y + hy,
+            anatomy.heart_axes[0] * heart_growth,
+            anatomy.heart_axes[1] * heart_growth,
+            0.4,
         )
-    lungs &= ~heart & (np.abs(x) > 0.07)
-    texture = _texture(anatomy, x, y, z)
-    hu[lungs] = LUNG + 30 * texture[lungs]
-    hu[heart] = BLOOD
+        < 1
+    )
+
+
+def _paint_mediastinum(hu: np.ndarray, anatomy: Anatomy, x: np.ndarray, y: np.ndarray) -> None:
+    """The aorta and, behind it, the vertebra around the spinal canal."""
+    cy, ay = anatomy.body_centre_y, anatomy.body_axes[1]
     aorta = _ellipse(x, y, 0.1, cy + ay * 0.45, 0.07, 0.07) < 1
     hu[aorta] = BLOOD + 5
     spine_y = cy + ay * 0.72
@@ -280,7 +307,18 @@ def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
     canal = _ellipse(x, y, 0, spine_y + 0.13, 0.045, 0.04)
     hu[(canal < 1.9) & (canal >= 1) & (y > spine_y)] = BONE
     hu[canal < 1] = 20.0
-    # Vessels and findings only inside the lungs.
+
+
+def _paint_findings(
+    hu: np.ndarray,
+    anatomy: Anatomy,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: float,
+    lungs: np.ndarray,
+    texture: np.ndarray,
+) -> None:
+    """Vessels, consolidation, nodules and cavities, only inside the lungs."""
     vessels = _vessel_mask(x, y, z, anatomy.vessels) & lungs
     hu[vessels] = BLOOD
     for blob in anatomy.consolidation:
@@ -300,7 +338,6 @@ def render_hu(anatomy: Anatomy, z: float, size: int) -> np.ndarray:
             inner = _sphere_section(x, y, z, cavity.centre, cavity.radius - cavity.wall)
             if inner is not None:
                 hu[inner & lungs] = AIR
-    return hu.astype(np.float32)
 
 
 def window(hu: np.ndarray, name: str = "lung") -> np.ndarray:

@@ -3,11 +3,11 @@
 
 rule demo_patients:
     output:
-        real="results/demo/benchmark/real.npz",
+        real=PATHS.demo_real,
     log:
         "logs/demo_patients/demo.log",
     benchmark:
-        "benchmarks/demo_patients/demo.tsv"
+        "logs/benchmarks/demo_patients/demo.tsv"
     conda:
         "../../envs/core.yaml"
     threads: 8
@@ -15,10 +15,10 @@ rule demo_patients:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(60),
     params:
-        patients=DEMO_PLAN.patients,
-        slices_per_patient=DEMO_PLAN.slices_per_patient,
-        image_size=DEMO_PLAN.image_size,
-        window=DEMO_PLAN.window,
+        patients=PLAN.demo.patients,
+        slices_per_patient=PLAN.demo.slices_per_patient,
+        image_size=PLAN.demo.image_size,
+        window=PLAN.demo.window,
     script:
         "../scripts/demo_patients.py"
 
@@ -27,13 +27,13 @@ rule demo_generator:
     input:
         real=rules.demo_patients.output.real,
     output:
-        model="results/demo/benchmark/generators/{instance}/model.pt",
-        history="results/demo/benchmark/generators/{instance}/history.tsv",
-        samples="results/demo/benchmark/generators/{instance}/samples.npz",
+        model=PATHS.demo_model,
+        history=PATHS.demo_history,
+        samples=PATHS.demo_samples,
     log:
         "logs/demo_generator/{instance}.log",
     benchmark:
-        "benchmarks/demo_generator/{instance}.tsv"
+        "logs/benchmarks/demo_generator/{instance}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 2
@@ -43,10 +43,10 @@ rule demo_generator:
         gpu=1,
     params:
         instance=demo_instance,
-        image_size=DEMO_PLAN.image_size,
-        steps=DEMO_PLAN.steps,
-        batch_size=DEMO_PLAN.batch_size,
-        base_channels=DEMO_PLAN.base_channels,
+        image_size=PLAN.demo.image_size,
+        steps=PLAN.demo.steps,
+        batch_size=PLAN.demo.batch_size,
+        base_channels=PLAN.demo.base_channels,
         device=lookup(dpath="demo/device", within=config),
     script:
         "../scripts/demo_generator.py"
@@ -56,16 +56,16 @@ rule demo_benchmark:
     input:
         real=rules.demo_patients.output.real,
         samples=expand(
-            rules.demo_generator.output.samples, instance=DEMO_PLAN.instances
+            rules.demo_generator.output.samples, instance=PLAN.demo.instances
         ),
     output:
-        task1=directory(f"{DEMO_ROOT}/task1"),
-        task2=directory(f"{DEMO_ROOT}/task2"),
-        truth=demo_truth_files(),
+        task1=directory(fill(PATHS.demo_folder, task="task1")),
+        task2=directory(fill(PATHS.demo_folder, task="task2")),
+        truth=PLAN.demo_truth_files(),
     log:
         "logs/demo_benchmark/demo.log",
     benchmark:
-        "benchmarks/demo_benchmark/demo.tsv"
+        "logs/benchmarks/demo_benchmark/demo.tsv"
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -73,7 +73,7 @@ rule demo_benchmark:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(30),
     params:
-        plan=DEMO_PLAN.to_dict(),
+        plan=PLAN.demo.to_dict(),
     script:
         "../scripts/demo_benchmark.py"
 
@@ -82,24 +82,24 @@ rule demo_contact_sheet:
     input:
         real=rules.demo_patients.output.real,
         samples=expand(
-            rules.demo_generator.output.samples, instance=DEMO_PLAN.instances
+            rules.demo_generator.output.samples, instance=PLAN.demo.instances
         ),
     output:
         sheet=report(
-            "results/demo/contact_sheet.png",
+            PATHS.demo_contact_sheet,
             caption="../report/contact_sheet.rst",
             category="Demo benchmark",
         ),
     log:
         "logs/demo_contact_sheet/demo.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(10),
     params:
-        plan=DEMO_PLAN.to_dict(),
+        plan=PLAN.demo.to_dict(),
     script:
         "../scripts/demo_contact_sheet.py"
 
@@ -108,23 +108,23 @@ rule demo_signal:
     input:
         real=rules.demo_patients.output.real,
         samples=expand(
-            rules.demo_generator.output.samples, instance=DEMO_PLAN.instances
+            rules.demo_generator.output.samples, instance=PLAN.demo.instances
         ),
     output:
         table=report(
-            "results/demo/benchmark/signal.tsv",
+            PATHS.demo_signal,
             caption="../report/demo_signal.rst",
             category="Demo benchmark",
         ),
     log:
         "logs/demo_signal/demo.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(10),
     params:
-        plan=DEMO_PLAN.to_dict(),
+        plan=PLAN.demo.to_dict(),
     script:
         "../scripts/demo_signal.py"

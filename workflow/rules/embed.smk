@@ -5,13 +5,13 @@ rule embed_fingerprint:
     input:
         manifest=rules.manifest.output.manifest,
     output:
-        embeddings="results/{dataset}/embeddings/{embedder}.parquet",
+        embeddings=PATHS.embeddings,
     log:
-        "logs/embed/{dataset}_{embedder}.log",
+        "logs/embed_fingerprint/{dataset}_{embedder}.log",
     benchmark:
-        "benchmarks/embed/{dataset}_{embedder}.tsv"
+        "logs/benchmarks/embed_fingerprint/{dataset}_{embedder}.tsv"
     wildcard_constraints:
-        embedder=one_of(FINGERPRINT_EMBEDDERS),
+        embedder=one_of(PLAN.fingerprint_embedders),
     conda:
         "../../envs/torch.yaml"
     threads: 2
@@ -29,8 +29,12 @@ rule embed_fingerprint:
 
 
 use rule embed_fingerprint as embed_cnn with:
+    log:
+        "logs/embed_cnn/{dataset}_{embedder}.log",
+    benchmark:
+        "logs/benchmarks/embed_cnn/{dataset}_{embedder}.tsv"
     wildcard_constraints:
-        embedder=one_of(CNN_EMBEDDERS),
+        embedder=one_of(PLAN.cnn_embedders),
     resources:
         mem_mb=per_attempt(8000),
         runtime=per_attempt(120),

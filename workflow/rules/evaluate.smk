@@ -7,7 +7,7 @@ rule evaluate_task2:
         runs=task2_run_files,
     output:
         table=report(
-            "results/{dataset}/evaluation/task2.tsv",
+            fill(PATHS.table, task="task2"),
             caption="../report/evaluation_task2.rst",
             category="Task 2 attribution",
             subcategory="Scores",
@@ -16,7 +16,7 @@ rule evaluate_task2:
     log:
         "logs/evaluate_task2/{dataset}.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(2000),
@@ -31,10 +31,10 @@ rule evaluate_task2:
 rule confusion_task2:
     input:
         truth=task2_truth,
-        run="results/{dataset}/submissions/task2/{run}.csv",
+        run=PATHS.task2_run,
     output:
         figure=report(
-            "results/{dataset}/evaluation/confusion/task2_{run}.png",
+            PATHS.confusion,
             caption="../report/confusion_task2.rst",
             category="Task 2 attribution",
             subcategory="Confusion matrices",
@@ -43,7 +43,7 @@ rule confusion_task2:
     log:
         "logs/confusion_task2/{dataset}_{run}.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(2000),
@@ -54,14 +54,10 @@ rule confusion_task2:
 
 rule evaluate_task1:
     input:
-        truth=task1_truth_files,
-        scores=task1_score_files,
-        runs=task1_all_run_files,
-        paper=task1_paper_files,
-        paper_runs=task1_paper_run_files,
+        unpack(task1_evaluation_inputs),
     output:
         table=report(
-            "results/{dataset}/evaluation/task1.tsv",
+            fill(PATHS.table, task="task1"),
             caption="../report/evaluation_task1.rst",
             category="Task 1 membership",
             subcategory="Scores",
@@ -70,16 +66,16 @@ rule evaluate_task1:
     log:
         "logs/evaluate_task1/{dataset}.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(30),
     params:
-        groups=task1_groups_of,
-        paper=[list(run) for run in paper_runs()],
-        attacks=ATTACKS,
-        embedders=EMBEDDERS,
+        groups=task1_groups,
+        paper=[list(run) for run in PLAN.paper_runs],
+        attacks=list(PLAN.attacks),
+        embedders=list(PLAN.embedders),
         n_boot=lookup(dpath="task1/n_boot", within=config),
         n_permutations=lookup(dpath="task1/n_permutations", within=config),
         seed=lookup(dpath="seed", within=config),
@@ -93,7 +89,7 @@ rule roc_task1:
         scores=rules.task1_scores.output.scores,
     output:
         figure=report(
-            "results/{dataset}/evaluation/roc/task1_{group}_{embedder}.png",
+            PATHS.roc,
             caption="../report/roc_task1.rst",
             category="Task 1 membership",
             subcategory="ROC curves",
@@ -106,13 +102,13 @@ rule roc_task1:
     log:
         "logs/roc_task1/{dataset}_{group}_{embedder}.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(10),
     params:
-        attacks=ATTACKS,
+        attacks=list(PLAN.attacks),
     script:
         "../scripts/roc_task1.py"
 
@@ -122,7 +118,7 @@ rule summary:
         unpack(summary_inputs),
     output:
         summary=report(
-            "results/{dataset}/summary.md",
+            PATHS.summary,
             caption="../report/summary.rst",
             category="Summary",
             labels={"dataset": "{dataset}"},
@@ -136,21 +132,21 @@ rule summary:
         mem_mb=per_attempt(1000),
         runtime=per_attempt(5),
     params:
-        task2_submitted=task2_run_name(),
+        task2_submitted=PLAN.task2_run,
         task2_paper=task2_paper_runs,
-        task1_submitted=task1_run_name(),
-        task1_paper=list(paper_runs().values()),
-        task1_groups=lambda wildcards: TASK1_GROUPS.get(wildcards.dataset, []),
+        task1_submitted=PLAN.task1_run,
+        task1_paper=list(PLAN.paper_runs.values()),
+        task1_groups=task1_groups,
     script:
         "../scripts/summary.py"
 
 
 rule table_html:
     input:
-        table="results/{dataset}/evaluation/{task}.tsv",
+        table=PATHS.table,
     output:
         html=report(
-            "results/{dataset}/evaluation/{task}.html",
+            PATHS.table_html,
             caption="../report/table_html.rst",
             category="Tables",
             labels={"dataset": "{dataset}", "table": "{task}"},

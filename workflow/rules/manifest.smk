@@ -1,12 +1,15 @@
+# The manifest: one row per image of a dataset, every image checked.
+
+
 rule manifest:
     input:
         folders=dataset_folders,
     output:
-        manifest="results/{dataset}/manifest.parquet",
+        manifest=PATHS.manifest,
     log:
         "logs/manifest/{dataset}.log",
     benchmark:
-        "benchmarks/manifest/{dataset}.tsv"
+        "logs/benchmarks/manifest/{dataset}.tsv"
     conda:
         "../../envs/core.yaml"
     threads: 4

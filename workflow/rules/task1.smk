@@ -4,24 +4,24 @@
 rule task1_scores:
     input:
         manifest=rules.manifest.output.manifest,
-        embeddings="results/{dataset}/embeddings/{embedder}.parquet",
+        embeddings=rules.embed_fingerprint.output.embeddings,
         patients=task1_patients_input,
     output:
-        scores="results/{dataset}/task1/{group}/scores/{embedder}.csv",
+        scores=PATHS.task1_scores,
     log:
         "logs/task1_scores/{dataset}_{group}_{embedder}.log",
     benchmark:
-        "benchmarks/task1_scores/{dataset}_{group}_{embedder}.tsv"
+        "logs/benchmarks/task1_scores/{dataset}_{group}_{embedder}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 2
     resources:
         mem_mb=per_attempt(8000),
         runtime=per_attempt(60),
     params:
-        attacks=ATTACKS,
+        attacks=list(PLAN.attacks),
         folds=lookup(dpath="task1/folds", within=config),
-        settings=attack_settings,
+        settings=PLAN.attack_settings,
         patients=task1_patients_path,
         seed=lookup(dpath="seed", within=config),
     script:
@@ -33,7 +33,7 @@ rule run_file_task1:
         scores=rules.task1_scores.output.scores,
     output:
         run=report(
-            "results/{dataset}/submissions/task1/{group}/{attack}_{embedder}.csv",
+            fill(PATHS.task1_run, run="{attack}_{embedder}"),
             caption="../report/run_file.rst",
             category="Run files",
             subcategory="Task 1",
@@ -60,17 +60,15 @@ rule run_file_task1:
 rule task1_paper:
     input:
         manifest=rules.manifest.output.manifest,
-        embeddings="results/{dataset}/embeddings/{paper_embedder}.parquet",
+        embeddings=fill(PATHS.embeddings, embedder="{paper_embedder}"),
         patients=task1_patients_input,
     output:
-        model=directory(
-            "results/{dataset}/task1/{group}/autogluon/{paper_embedder}_f{fraction}"
-        ),
-        scores="results/{dataset}/task1/{group}/paper/{paper_embedder}_f{fraction}.csv",
+        model=directory(fill(PATHS.autogluon, paper="{paper_embedder}_f{fraction}")),
+        scores=fill(PATHS.paper_scores, paper="{paper_embedder}_f{fraction}"),
     log:
         "logs/task1_paper/{dataset}_{group}_{paper_embedder}_f{fraction}.log",
     benchmark:
-        "benchmarks/task1_paper/{dataset}_{group}_{paper_embedder}_f{fraction}.tsv"
+        "logs/benchmarks/task1_paper/{dataset}_{group}_{paper_embedder}_f{fraction}.tsv"
     conda:
         "../../envs/automl.yaml"
     threads: 2
@@ -93,7 +91,7 @@ use rule run_file_task1 as run_file_paper with:
         scores=rules.task1_paper.output.scores,
     output:
         run=report(
-            "results/{dataset}/submissions/task1/{group}/paper_f{fraction}_{paper_embedder}.csv",
+            fill(PATHS.task1_run, run="paper_f{fraction}_{paper_embedder}"),
             caption="../report/run_file.rst",
             category="Run files",
             subcategory="Task 1",
@@ -104,4 +102,4 @@ use rule run_file_task1 as run_file_paper with:
             },
         ),
     log:
-        "logs/run_file_task1/{dataset}_{group}_paper_f{fraction}_{paper_embedder}.log",
+        "logs/run_file_paper/{dataset}_{group}_paper_f{fraction}_{paper_embedder}.log",

@@ -6,13 +6,13 @@ rule tsne:
         manifest=rules.manifest.output.manifest,
         embeddings=rules.embed_fingerprint.output.embeddings,
     output:
-        coordinates="results/{dataset}/task2/tsne/{embedder}.parquet",
+        coordinates=PATHS.tsne,
     log:
         "logs/tsne/{dataset}_{embedder}.log",
     benchmark:
-        "benchmarks/tsne/{dataset}_{embedder}.tsv"
+        "logs/benchmarks/tsne/{dataset}_{embedder}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 2
     resources:
         mem_mb=per_attempt(4000),
@@ -31,7 +31,7 @@ rule tsne_plot:
         coordinates=rules.tsne.output.coordinates,
     output:
         figure=report(
-            "results/{dataset}/task2/plots/tsne_{embedder}.png",
+            PATHS.tsne_plot,
             caption="../report/tsne.rst",
             category="Task 2 attribution",
             subcategory="t-SNE",
@@ -40,7 +40,7 @@ rule tsne_plot:
     log:
         "logs/tsne_plot/{dataset}_{embedder}.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(2000),
@@ -52,11 +52,11 @@ rule tsne_plot:
 rule tsne_panel:
     input:
         coordinates=expand(
-            rules.tsne.output.coordinates, embedder=EMBEDDERS, allow_missing=True
+            rules.tsne.output.coordinates, embedder=PLAN.embedders, allow_missing=True
         ),
     output:
         figure=report(
-            "results/{dataset}/task2/plots/tsne_panel.png",
+            PATHS.tsne_panel,
             caption="../report/tsne_panel.rst",
             category="Task 2 attribution",
             subcategory="t-SNE",
@@ -65,13 +65,13 @@ rule tsne_panel:
     log:
         "logs/tsne_panel/{dataset}.log",
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(10),
     params:
-        embedders=EMBEDDERS,
+        embedders=list(PLAN.embedders),
     script:
         "../scripts/tsne_panel.py"
 
@@ -81,13 +81,13 @@ rule cluster:
         manifest=rules.manifest.output.manifest,
         features=cluster_features,
     output:
-        clusters="results/{dataset}/task2/clusters/{method}/{embedder}.csv",
+        clusters=PATHS.clusters,
     log:
         "logs/cluster/{dataset}_{method}_{embedder}.log",
     benchmark:
-        "benchmarks/cluster/{dataset}_{method}_{embedder}.tsv"
+        "logs/benchmarks/cluster/{dataset}_{method}_{embedder}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=per_attempt(4000),
@@ -106,7 +106,7 @@ rule run_file_task2:
         labels=rules.cluster.output.clusters,
     output:
         run=report(
-            "results/{dataset}/submissions/task2/{method}_{embedder}.csv",
+            fill(PATHS.task2_run, run="{method}_{embedder}"),
             caption="../report/run_file.rst",
             category="Run files",
             subcategory="Task 2",

@@ -6,13 +6,13 @@ rule train_round0:
     input:
         manifest=rules.manifest.output.manifest,
     output:
-        learner="results/{dataset}/task2/models/{arch}_{size}/round0/export.pkl",
-        metrics="results/{dataset}/task2/models/{arch}_{size}/round0/metrics.csv",
-        predictions="results/{dataset}/task2/predictions/{arch}_{size}_round0.csv",
+        learner=fill(PATHS.learner, round="round0"),
+        metrics=fill(PATHS.train_metrics, round="round0"),
+        predictions=fill(PATHS.predictions, run="{arch}_{size}_round0"),
     log:
-        "logs/train/{dataset}_{arch}_{size}_round0.log",
+        "logs/train_round0/{dataset}_{arch}_{size}.log",
     benchmark:
-        "benchmarks/train/{dataset}_{arch}_{size}_round0.tsv"
+        "logs/benchmarks/train_round0/{dataset}_{arch}_{size}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 2
@@ -37,7 +37,7 @@ rule pseudo_labels:
     input:
         unpack(pseudo_input),
     output:
-        pseudo="results/{dataset}/task2/pseudo/{arch}_{size}.csv",
+        pseudo=PATHS.pseudo,
     log:
         "logs/pseudo_labels/{dataset}_{arch}_{size}.log",
     conda:
@@ -47,8 +47,8 @@ rule pseudo_labels:
         mem_mb=per_attempt(1000),
         runtime=per_attempt(5),
     params:
-        source=PSEUDO,
-        n_images=pseudo_count_of,
+        source=PLAN.pseudo_source,
+        n_images=pseudo_images,
         label=pseudo_label,
         known=known_labels,
     script:
@@ -60,24 +60,24 @@ use rule train_round0 as train_round1 with:
         manifest=rules.manifest.output.manifest,
         pseudo=rules.pseudo_labels.output.pseudo,
     output:
-        learner="results/{dataset}/task2/models/{arch}_{size}/round1/export.pkl",
-        metrics="results/{dataset}/task2/models/{arch}_{size}/round1/metrics.csv",
-        predictions="results/{dataset}/task2/predictions/{arch}_{size}_round1.csv",
+        learner=fill(PATHS.learner, round="round1"),
+        metrics=fill(PATHS.train_metrics, round="round1"),
+        predictions=fill(PATHS.predictions, run="{arch}_{size}_round1"),
     log:
-        "logs/train/{dataset}_{arch}_{size}_round1.log",
+        "logs/train_round1/{dataset}_{arch}_{size}.log",
     benchmark:
-        "benchmarks/train/{dataset}_{arch}_{size}_round1.tsv"
+        "logs/benchmarks/train_round1/{dataset}_{arch}_{size}.tsv"
 
 
 rule ensemble_task2:
     input:
         predictions=expand(
-            "results/{dataset}/task2/predictions/{arch}_{size}_{round}.csv",
-            arch=ARCHS,
+            fill(PATHS.predictions, run="{arch}_{size}_{round}"),
+            arch=PLAN.archs,
             allow_missing=True,
         ),
     output:
-        predictions="results/{dataset}/task2/predictions/ensemble_{size}_{round}.csv",
+        predictions=fill(PATHS.predictions, run="ensemble_{size}_{round}"),
     log:
         "logs/ensemble_task2/{dataset}_{size}_{round}.log",
     conda:
@@ -92,14 +92,14 @@ rule ensemble_task2:
 
 use rule run_file_task2 as run_file_network with:
     input:
-        labels="results/{dataset}/task2/predictions/{network}_{size}_{round}.csv",
+        labels=fill(PATHS.predictions, run="{network}_{size}_{round}"),
     output:
         run=report(
-            "results/{dataset}/submissions/task2/{network}_{size}_{round}.csv",
+            fill(PATHS.task2_run, run="{network}_{size}_{round}"),
             caption="../report/run_file.rst",
             category="Run files",
             subcategory="Task 2",
             labels={"dataset": "{dataset}", "run": "{network}_{size}_{round}"},
         ),
     log:
-        "logs/run_file_task2/{dataset}_{network}_{size}_{round}.log",
+        "logs/run_file_network/{dataset}_{network}_{size}_{round}.log",

@@ -8,7 +8,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 import pandas as pd  # noqa: E402
 
-from ctprints.metrics import task2_scores  # noqa: E402
+from ctprints.metrics import attribution_metrics  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 from ctprints.submission import read_run  # noqa: E402
 
@@ -19,7 +19,7 @@ rows = []
 for info, path in zip(snakemake.params.runs, snakemake.input.runs, strict=True):
     # The run file must name exactly the images the truth names, once each.
     predicted = read_run(path, task=2, expected_ids=ids)
-    scores = task2_scores(
+    scores = attribution_metrics(
         [truth[i] for i in ids], [predicted[i] for i in ids], seed=snakemake.params.seed
     )
     rows.append({**info, **scores})

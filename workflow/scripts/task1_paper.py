@@ -10,7 +10,8 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 import pandas as pd  # noqa: E402
 
 from ctprints.manifest import read_manifest  # noqa: E402
-from ctprints.membership import group_rows, paper_group_scores, read_patients  # noqa: E402
+from ctprints.membership import group_rows, read_patients  # noqa: E402
+from ctprints.paper import paper_group_scores  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])

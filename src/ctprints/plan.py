@@ -1,0 +1,736 @@
+"""The run's plan: what a validated config means for the workflow, computed once.
+
+:func:`build_plan` turns the config (after schema validation and defaults) into a frozen
+:class:`RunPlan`: the datasets to run and their image sources, the embedders, Task 2 methods,
+labels, network sizes, rounds and pseudo-label counts, the Task 1 groups, attacks and the paper's
+runs, the run names, and every output path pattern (:class:`Paths`). Every config problem that can
+be found before a job starts raises :class:`ctprints.config.ConfigError` naming the key.
+
+``workflow/rules/common.smk`` only reads the plan; nothing here knows about snakemake, so the plan
+is unit-tested from small config dicts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ctprints.attacks import attack_settings, available_attacks
+from ctprints.attribution import METHOD_INPUT, new_labels
+from ctprints.config import ConfigError
+from ctprints.datasets import (
+    Source,
+    check_paths_exist,
+    dataset_sources,
+    label_subfolders,
+    resolve_path,
+)
+from ctprints.demo import Plan as DemoPlan
+from ctprints.demo import dataset_spec as demo_dataset_spec
+from ctprints.demo import plan_demo
+from ctprints.embed import (
+    CNN_BACKBONES,
+    FINGERPRINTS,
+    EmbedderError,
+    available_embedders,
+    check_state_dict,
+)
+from ctprints.io import FolderError, scan_folder
+from ctprints.train import TrainError, check_size, default_size, pseudo_count
+
+DEMO_ROOT = "data/demo"
+# Keys a dataset built by the demo may not set, since the demo section decides them.
+_DEMO_DECIDES = ("ground_truth", "task1", "task2")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every output path pattern of the workflow, each named once.
+
+    A rule writes a pattern (filling some wildcards with :func:`fill`), and every other place that
+    needs the file formats the same pattern.
+    """
+
+    demo_real: str = "results/demo/benchmark/real.npz"
+    demo_model: str = "results/demo/benchmark/generators/{instance}/model.pt"
+    demo_history: str = "results/demo/benchmark/generators/{instance}/history.tsv"
+    demo_samples: str = "results/demo/benchmark/generators/{instance}/samples.npz"
+    demo_folder: str = DEMO_ROOT + "/{task}"
+    demo_truth: str = DEMO_ROOT + "/ground_truth/{name}.csv"
+    demo_signal: str = "results/demo/benchmark/signal.tsv"
+    demo_contact_sheet: str = "results/demo/contact_sheet.png"
+    manifest: str = "results/{dataset}/manifest.parquet"
+    embeddings: str = "results/{dataset}/embeddings/{embedder}.parquet"
+    tsne: str = "results/{dataset}/task2/tsne/{embedder}.parquet"
+    tsne_plot: str = "results/{dataset}/task2/plots/tsne_{embedder}.png"
+    tsne_panel: str = "results/{dataset}/task2/plots/tsne_panel.png"
+    clusters: str = "results/{dataset}/task2/clusters/{method}/{embedder}.csv"
+    learner: str = "results/{dataset}/task2/models/{arch}_{size}/{round}/export.pkl"
+    train_metrics: str = "results/{dataset}/task2/models/{arch}_{size}/{round}/metrics.csv"
+    predictions: str = "results/{dataset}/task2/predictions/{run}.csv"
+    pseudo: str = "results/{dataset}/task2/pseudo/{arch}_{size}.csv"
+    task2_run: str = "results/{dataset}/submissions/task2/{run}.csv"
+    task1_scores: str = "results/{dataset}/task1/{group}/scores/{embedder}.csv"
+    autogluon: str = "results/{dataset}/task1/{group}/autogluon/{paper}"
+    paper_scores: str = "results/{dataset}/task1/{group}/paper/{paper}.csv"
+    task1_run: str = "results/{dataset}/submissions/task1/{group}/{run}.csv"
+    table: str = "results/{dataset}/evaluation/{task}.tsv"
+    table_html: str = "results/{dataset}/evaluation/{task}.html"
+    confusion: str = "results/{dataset}/evaluation/confusion/task2_{run}.png"
+    roc: str = "results/{dataset}/evaluation/roc/task1_{group}_{embedder}.png"
+    summary: str = "results/{dataset}/summary.md"
+
+
+PATHS = Paths()
+
+
+def fill(pattern: str, **parts: str) -> str:
+    """``pattern`` with the named wildcards replaced and every other wildcard left in place.
+
+    ``fill(PATHS.task2_run, run="{method}_{embedder}")`` is the pattern rule run_file_task2
+    writes; ``fill(PATHS.task2_run, dataset="demo", run="openset_spectrum")`` is one file.
+    """
+    for name, value in parts.items():
+        pattern = pattern.replace("{" + name + "}", str(value))
+    return pattern
+
+
+def one_of(names) -> str:
+    """A wildcard regex matching exactly these names (and nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
+def input_key(kind: str, *parts: str) -> str:
+    """The name of one keyed rule input, e.g. ``input_key("scores", "group1", "spectrum")``.
+
+    A rule with a variable number of inputs names each one with this function (in its input
+    function) and its script looks each one up the same way, so nothing depends on input order.
+    """
+    return "__".join([kind, *parts])
+
+
+@dataclass(frozen=True)
+class Task2Plan:
+    """What Task 2 means for one dataset."""
+
+    labels: tuple[str, ...]  # labels of the training folders, in source order
+    n_generators: int  # known plus unseen
+    new_label: str | None
+    size: int  # network input size
+    rounds: tuple[str, ...]  # round0, and round1 when pseudo-labels give it a class to learn
+    pseudo_count: int | None  # images the weakest source labels; None otherwise
+    truth: str | None
+
+    @property
+    def unseen_label(self) -> str:
+        """The name pseudo-labels give the unseen generator (DATA.md: model_<k> continuing)."""
+        return new_labels(list(self.labels), 1, self.new_label)[0]
+
+
+@dataclass(frozen=True)
+class Task1Group:
+    """One Task 1 group of a dataset: its dev patients file and its ground truth, if any."""
+
+    name: str
+    patients: str | None
+    truth: str | None
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    name: str
+    spec: dict[str, Any]  # the dataset config the rules use (derived from `demo` for the demo)
+    sources: tuple[Source, ...]
+    task2: Task2Plan | None
+    task1: tuple[Task1Group, ...]
+
+    @property
+    def builder(self) -> str | None:
+        return self.spec["builder"]
+
+    @property
+    def image_size(self) -> int | None:
+        return self.spec["image_size"]
+
+    @property
+    def groups(self) -> list[str]:
+        return [group.name for group in self.task1]
+
+    def group(self, name: str) -> Task1Group:
+        return next(group for group in self.task1 if group.name == name)
+
+    @property
+    def task1_evaluated(self) -> bool:
+        """Task 1 ground truth is configured (for every group: a part is refused earlier)."""
+        return any(group.truth for group in self.task1)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything the rules need to know about a run, derived from the config once."""
+
+    seed: int
+    demo: DemoPlan
+    datasets: dict[str, DatasetPlan]
+    embedders: tuple[str, ...]
+    embed_weights: dict[str, str]
+    methods: tuple[str, ...]
+    method_settings: dict[str, dict]
+    task2_run: str  # <method>_<embedder> of task2.run
+    task2_run_method: str
+    task2_run_embedder: str
+    archs: tuple[str, ...]
+    train_weights: dict[str, str]
+    pseudo_source: str
+    attacks: tuple[str, ...]
+    attack_settings: dict[str, dict]
+    task1_run: str  # <attack>_<embedder> of task1.run
+    paper_embedders: tuple[str, ...]
+    paper_fractions: tuple[str, ...]  # as written in names: 0.5, 1
+    paths: Paths = field(default=PATHS)
+
+    # ------------------------------------------------------------------ names
+
+    @property
+    def fingerprint_embedders(self) -> list[str]:
+        return [name for name in self.embedders if name in FINGERPRINTS]
+
+    @property
+    def cnn_embedders(self) -> list[str]:
+        return [name for name in self.embedders if name in CNN_BACKBONES]
+
+    @property
+    def networks(self) -> list[str]:
+        return [*self.archs, "ensemble"]
+
+    @property
+    def task2_datasets(self) -> list[str]:
+        return [name for name, dataset in self.datasets.items() if dataset.task2]
+
+    @property
+    def task1_datasets(self) -> list[str]:
+        return [name for name, dataset in self.datasets.items() if dataset.task1]
+
+    @property
+    def task2_evaluated(self) -> list[str]:
+        """Task 2 datasets whose ground truth is configured (the demo's always is)."""
+        return [name for name in self.task2_datasets if self.datasets[name].task2.truth]
+
+    @property
+    def task1_evaluated(self) -> list[str]:
+        """Datasets with Task 1 ground truth, sorted."""
+        return sorted(name for name, dataset in self.datasets.items() if dataset.task1_evaluated)
+
+    @property
+    def rounds(self) -> list[str]:
+        return sorted({r for name in self.task2_datasets for r in self.datasets[name].task2.rounds})
+
+    @property
+    def sizes(self) -> list[str]:
+        return sorted({str(self.datasets[name].task2.size) for name in self.task2_datasets})
+
+    @property
+    def groups(self) -> list[str]:
+        return sorted({g for dataset in self.datasets.values() for g in dataset.groups})
+
+    @property
+    def paper_runs(self) -> dict[tuple[str, str], str]:
+        """The paper's Task 1 runs: (embedder, fraction) -> their name in tables and run files."""
+        return {
+            (embedder, fraction): f"paper_f{fraction}_{embedder}"
+            for embedder in self.paper_embedders
+            for fraction in self.paper_fractions
+        }
+
+    def task2_runs(self, dataset: str) -> dict[str, dict[str, str]]:
+        """Every Task 2 run of a dataset: run name -> method and features, in table order."""
+        runs = {
+            f"{method}_{embedder}": {"method": method, "features": embedder}
+            for method in self.methods
+            for embedder in self.embedders
+        }
+        task2 = self.datasets[dataset].task2
+        for round_ in task2.rounds:
+            for network in self.networks:
+                runs[f"{network}_{task2.size}_{round_}"] = {
+                    "method": f"cnn_{round_}",
+                    "features": f"{network}_{task2.size}",
+                }
+        return runs
+
+    @property
+    def run_names(self) -> list[str]:
+        """Every Task 2 run name of every dataset (the `run` wildcard)."""
+        return sorted({run for name in self.task2_datasets for run in self.task2_runs(name)})
+
+    def task2_paper_runs(self, dataset: str) -> list[str]:
+        """The paper's Task 2 approach as runs of this workflow: t-SNE + k-means, the ensemble."""
+        task2 = self.datasets[dataset].task2
+        if task2 is None:
+            return []
+        return [
+            f"tsne_kmeans_{self.task2_run_embedder}",
+            f"ensemble_{task2.size}_{task2.rounds[-1]}",
+        ]
+
+    def task1_attack_runs(self) -> list[str]:
+        """Every attack run name, embedders outer (the evaluation table's order)."""
+        return [f"{attack}_{embedder}" for embedder in self.embedders for attack in self.attacks]
+
+    # ------------------------------------------------------------------ files
+
+    def task2_run_files(self, dataset: str, runs=None) -> list[str]:
+        runs = self.task2_runs(dataset) if runs is None else runs
+        return [fill(self.paths.task2_run, dataset=dataset, run=run) for run in runs]
+
+    def task1_run_files(self, dataset: str, runs) -> list[str]:
+        """Run files of the given runs in every Task 1 group of the dataset, groups outer."""
+        return [
+            fill(self.paths.task1_run, dataset=dataset, group=group, run=run)
+            for group in self.datasets[dataset].groups
+            for run in runs
+        ]
+
+    def task1_all_run_files(self, dataset: str) -> list[str]:
+        """Every Task 1 run file of a dataset: the attacks', then the paper's."""
+        return self.task1_run_files(dataset, self.task1_attack_runs()) + self.task1_run_files(
+            dataset, self.paper_runs.values()
+        )
+
+    def task1_evaluation_inputs(self, dataset: str) -> dict[str, str]:
+        """Inputs of the Task 1 evaluation, each named by :func:`input_key`: every group's truth,
+        score files, attack run files, the paper's scores and run files."""
+        paths, inputs = self.paths, {}
+        for group in self.datasets[dataset].task1:
+            where = {"dataset": dataset, "group": group.name}
+            inputs[input_key("truth", group.name)] = group.truth
+            for embedder in self.embedders:
+                inputs[input_key("scores", group.name, embedder)] = fill(
+                    paths.task1_scores, embedder=embedder, **where
+                )
+            for run in self.task1_attack_runs():
+                inputs[input_key("run", group.name, run)] = fill(paths.task1_run, run=run, **where)
+            for (embedder, fraction), run in self.paper_runs.items():
+                paper = f"{embedder}_f{fraction}"
+                inputs[input_key("paper", group.name, paper)] = fill(
+                    paths.paper_scores, paper=paper, **where
+                )
+                inputs[input_key("paper_run", group.name, run)] = fill(
+                    paths.task1_run, run=run, **where
+                )
+        return inputs
+
+    def summary_inputs(self, dataset: str) -> dict[str, Any]:
+        """Every run file of the dataset, and its evaluation tables where ground truth exists."""
+        inputs: dict[str, Any] = {"task2_runs": [], "task1_runs": []}
+        if dataset in self.task2_datasets:
+            inputs["task2_runs"] = self.task2_run_files(dataset)
+            if dataset in self.task2_evaluated:
+                inputs["task2_table"] = fill(self.paths.table, dataset=dataset, task="task2")
+        if dataset in self.task1_datasets:
+            inputs["task1_runs"] = self.task1_all_run_files(dataset)
+            if dataset in self.task1_evaluated:
+                inputs["task1_table"] = fill(self.paths.table, dataset=dataset, task="task1")
+        return inputs
+
+    # ------------------------------------------------------------------ targets
+
+    def manifests(self) -> list[str]:
+        return [fill(self.paths.manifest, dataset=name) for name in self.datasets]
+
+    def embedding_files(self) -> list[str]:
+        return [
+            fill(self.paths.embeddings, dataset=name, embedder=embedder)
+            for name in self.datasets
+            for embedder in self.embedders
+        ]
+
+    def submission_task2(self) -> list[str]:
+        return [
+            name for d in self.task2_datasets for name in self.task2_run_files(d, [self.task2_run])
+        ]
+
+    def submission_task2_networks(self) -> list[str]:
+        files = []
+        for name in self.task2_datasets:
+            task2 = self.datasets[name].task2
+            runs = [
+                f"{network}_{task2.size}_{round_}"
+                for network in self.networks
+                for round_ in task2.rounds
+            ]
+            files += self.task2_run_files(name, runs)
+        return files
+
+    def submission_task1(self) -> list[str]:
+        files = [
+            f for name in self.task1_datasets for f in self.task1_run_files(name, [self.task1_run])
+        ]
+        return files + [
+            f
+            for name in self.task1_datasets
+            for f in self.task1_run_files(name, self.paper_runs.values())
+        ]
+
+    def evaluation_files(self) -> list[str]:
+        """Tables, HTML tables, confusion matrices and ROC figures of every evaluated dataset."""
+        paths = self.paths
+        files = [fill(paths.table, dataset=name, task="task2") for name in self.task2_evaluated]
+        files += [
+            fill(paths.table_html, dataset=name, task="task2") for name in self.task2_evaluated
+        ]
+        files += [
+            fill(paths.table_html, dataset=name, task="task1") for name in self.task1_evaluated
+        ]
+        files += [
+            fill(paths.confusion, dataset=name, run=run)
+            for name in self.task2_evaluated
+            for run in self.task2_runs(name)
+        ]
+        files += [fill(paths.table, dataset=name, task="task1") for name in self.task1_evaluated]
+        files += [
+            fill(paths.roc, dataset=name, group=group.name, embedder=embedder)
+            for name in self.task1_evaluated
+            for group in self.datasets[name].task1
+            if group.truth
+            for embedder in self.embedders
+        ]
+        return files
+
+    def figures(self) -> list[str]:
+        """t-SNE figures of every Task 2 dataset and the demo's own figure and signal report."""
+        paths = self.paths
+        files = [
+            fill(paths.tsne_plot, dataset=name, embedder=embedder)
+            for name in self.task2_datasets
+            for embedder in self.embedders
+        ]
+        files += [fill(paths.tsne_panel, dataset=name) for name in self.task2_datasets]
+        if "demo" in self.datasets:
+            files += [paths.demo_contact_sheet, paths.demo_signal]
+        return files
+
+    def summaries(self) -> list[str]:
+        return [fill(self.paths.summary, dataset=name) for name in self.datasets]
+
+    def demo_truth_files(self) -> list[str]:
+        names = [f"task1_{group}" for group in self.demo.task1_groups] + ["task2", "patients"]
+        return [fill(self.paths.demo_truth, name=name) for name in names]
+
+    def demo_instance(self, name: str) -> dict[str, Any]:
+        """A planned demo generator as plain data."""
+        return asdict(self.demo.instances[name])
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _require_known(key: str, names, known, noun: str) -> None:
+    """Stop unless every configured name is one the library knows; list the known ones."""
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"{key}: unknown {noun}(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+
+
+def _require_listed(key: str, value, listed_key: str, listed) -> None:
+    """Stop unless a run's setting names one of the configured choices."""
+    if value not in listed:
+        raise ConfigError(f"{key}: {value!r} is not among {listed_key} ({', '.join(listed)})")
+
+
+def _check_weights_file(section: str, name: str, weights: str) -> None:
+    """A weights path (anything but none or imagenet) must be a state dict that fits ``name``."""
+    if weights in ("none", "imagenet"):
+        return
+    try:
+        check_state_dict(name, weights)
+    except EmbedderError as error:  # the message starts with the name
+        raise ConfigError(f"{section}.{error}") from None
+
+
+def _explicit(value) -> bool:
+    """True when a config mapping holds anything beyond schema defaults (null, {}, generic)."""
+    if isinstance(value, dict):
+        return any(_explicit(v) for k, v in value.items() if k != "preset")
+    return value not in (None, "", [], {})
+
+
+def _effective_dataset(config: dict, name: str, demo: DemoPlan) -> dict[str, Any]:
+    """The dataset config the rules use: as written, or derived from the demo section."""
+    spec = config["datasets"][name]
+    if spec["builder"] != "demo":
+        return spec
+    if name != "demo":
+        raise ConfigError(
+            f"datasets.{name}.builder: the demo builder writes {DEMO_ROOT}/, "
+            "so its dataset must be named `demo`"
+        )
+    for key in _DEMO_DECIDES:
+        if _explicit(spec.get(key)):
+            raise ConfigError(
+                f"datasets.demo.{key}: set by the `demo` section for a dataset "
+                "with builder: demo; remove it here"
+            )
+    return demo_dataset_spec(demo, DEMO_ROOT)
+
+
+def _resolved_datasets(config: dict, demo: DemoPlan) -> dict[str, tuple[dict, list[Source]]]:
+    """The datasets to run: name -> (effective spec, image sources), folders of those not built
+    here checked."""
+    resolved = {}
+    for name in config["run_datasets"]:
+        if name not in config["datasets"]:
+            raise ConfigError(
+                f"run_datasets: {name!r} is not a dataset under `datasets` "
+                f"(known: {', '.join(config['datasets']) or 'none'})"
+            )
+        spec = _effective_dataset(config, name, demo)
+        if spec["builder"] is None:
+            sources = check_paths_exist(name, spec)
+        else:
+            sources = dataset_sources(name, spec)
+        resolved[name] = (spec, sources)
+    return resolved
+
+
+def _checked_embedders(embed: dict) -> tuple[str, ...]:
+    """Configured embedders, each known, with any weights file checked against its backbone."""
+    names = embed["embedders"]
+    _require_known("embed.embedders", names, available_embedders(), "embedder")
+    for name, weights in embed["weights"].items():
+        if name not in CNN_BACKBONES:
+            raise ConfigError(
+                f"embed.weights.{name}: weights apply to CNN embedders only "
+                f"({', '.join(CNN_BACKBONES)})"
+            )
+        _check_weights_file("embed.weights", name, weights)
+    return tuple(names)
+
+
+def _checked_methods(task2: dict, embedders) -> tuple[str, ...]:
+    names = task2["methods"]
+    _require_known("task2.methods", names, sorted(METHOD_INPUT), "method")
+    run = task2["run"]
+    _require_listed("task2.run.method", run["method"], "task2.methods", names)
+    _require_listed("task2.run.embedder", run["embedder"], "embed.embedders", embedders)
+    return tuple(names)
+
+
+def _training_labels(sources: list[Source]) -> list[str]:
+    """Labels of a dataset's Task 2 training folders (one per folder or 2025-style subfolder)."""
+    labels = []
+    for source in sources:
+        if source.task != "task2" or source.split != "train" or source.role != "generated":
+            continue
+        if source.subfolders:
+            labels += [folder.name for folder in label_subfolders(source.folder)]
+        else:
+            labels.append(source.label)
+    return labels
+
+
+def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
+    """Check n_generators, openset's needs and new_label against the training labels."""
+    declared = spec["task2"].get("n_generators")
+    key = f"datasets.{name}.task2.n_generators"
+    if declared is None:
+        raise ConfigError(
+            f"{key}: required for attribution (known plus unseen generators; "
+            f"{len(labels)} have training folders)"
+        )
+    if declared < len(labels):
+        raise ConfigError(
+            f"{key}: {declared} is smaller than the {len(labels)} training folders "
+            f"({', '.join(labels)})"
+        )
+    if "openset" in methods and len(labels) < 3:
+        raise ConfigError(
+            f"task2.methods: openset needs at least 3 training generators "
+            f"for its leave-one-generator-out threshold; datasets.{name} has "
+            f"{len(labels)} ({', '.join(labels)}). Remove openset from task2.methods."
+        )
+    chosen = spec["task2"].get("new_label")
+    if chosen and chosen in labels:
+        raise ConfigError(
+            f"datasets.{name}.task2.new_label: {chosen!r} is already a training label"
+        )
+    return declared
+
+
+def _test_size(spec: dict, sources: list[Source], demo: DemoPlan) -> int:
+    """Images in a dataset's Task 2 test folder(s): planned for the demo, counted otherwise."""
+    if spec["builder"] == "demo":
+        return demo.task2_test_count()
+    count = 0
+    for source in sources:
+        if source.task == "task2" and source.split == "test":
+            try:
+                count += len(scan_folder(source.folder).images)
+            except FolderError as error:
+                raise ConfigError(f"{source.key}: {error}") from None
+    return count
+
+
+def _network_size(name: str, image_size: int | None, configured: int | None) -> int:
+    if configured is not None:
+        try:
+            return check_size(configured)
+        except TrainError as error:
+            raise ConfigError(str(error)) from None
+    if image_size is None:
+        raise ConfigError(
+            "task2.train.size: null trains at the image size, but "
+            f"datasets.{name}.image_size is null too; set one of them"
+        )
+    return default_size(image_size)
+
+
+def _pseudo_plan(
+    name, train, n_generators, labels, test_size
+) -> tuple[tuple[str, ...], int | None]:
+    """A dataset's training rounds and, for the weakest source, how many images it labels."""
+    source = train["pseudo"]["source"]
+    unseen = n_generators - len(labels)
+    # Round 1 learns the unseen generator; a dataset without one has only round 0.
+    if source == "none" or unseen < 1:
+        return ("round0",), None
+    if source != "weakest":
+        return ("round0", "round1"), None
+    if unseen > 1:
+        raise ConfigError(
+            f"task2.train.pseudo.source: weakest labels one unseen generator, "
+            f"but datasets.{name} has {unseen} (n_generators {n_generators}, "
+            f"{len(labels)} training folders); use source: openset"
+        )
+    try:
+        count = pseudo_count(
+            train["pseudo"]["n"], train["pseudo"]["fraction"], test_size(), "task2.train.pseudo"
+        )
+    except TrainError as error:
+        raise ConfigError(f"datasets.{name}: {error}") from None
+    return ("round0", "round1"), count
+
+
+def _task2_plan(name, spec, sources, labels, n_generators, config, demo) -> Task2Plan:
+    train = config["task2"]["train"]
+    size = _network_size(name, spec["image_size"], train["size"])
+    rounds, count = _pseudo_plan(
+        name, train, n_generators, labels, lambda: _test_size(spec, sources, demo)
+    )
+    return Task2Plan(
+        labels=tuple(labels),
+        n_generators=n_generators,
+        new_label=spec["task2"].get("new_label"),
+        size=size,
+        rounds=rounds,
+        pseudo_count=count,
+        truth=(spec.get("ground_truth") or {}).get("task2"),
+    )
+
+
+def _checked_train_weights(train: dict) -> None:
+    for name, weights in train["weights"].items():
+        if name not in train["archs"]:
+            raise ConfigError(
+                f"task2.train.weights.{name}: not among task2.train.archs "
+                f"({', '.join(train['archs'])})"
+            )
+        _check_weights_file("task2.train.weights", name, weights)
+
+
+def _checked_attacks(task1: dict, embedders) -> tuple[str, ...]:
+    _require_known("task1.attacks", task1["attacks"], available_attacks(), "attack")
+    if "meta" in task1["attacks"] and len(task1["attacks"]) < 2:
+        raise ConfigError("task1.attacks: meta stacks other attacks; list at least one more")
+    run = task1["run"]
+    _require_listed("task1.run.attack", run["attack"], "task1.attacks", task1["attacks"])
+    _require_listed("task1.run.embedder", run["embedder"], "embed.embedders", embedders)
+    return tuple(task1["attacks"])
+
+
+def _task1_groups(name: str, spec: dict) -> tuple[Task1Group, ...]:
+    """A dataset's Task 1 groups, each with its dev patients file (resolved like its folders)."""
+    truth = (spec.get("ground_truth") or {}).get("task1") or {}
+    groups = []
+    for group, roles in (spec.get("task1") or {}).items():
+        if not roles:
+            continue
+        patients = None
+        if roles.get("patients"):
+            patients = resolve_path(roles.get("root") or "", roles["patients"])
+            if spec["builder"] is None and not os.path.isfile(patients):
+                raise ConfigError(
+                    f"datasets.{name}.task1.{group}.patients: {patients} does not exist"
+                )
+        groups.append(Task1Group(name=group, patients=patients, truth=truth.get(group)))
+    return tuple(groups)
+
+
+def _checked_paper(paper: dict, embedders) -> tuple[str, ...]:
+    missing = [name for name in paper["embedders"] if name not in embedders]
+    if missing:
+        raise ConfigError(
+            f"task1.paper.embedders: {', '.join(missing)} not among "
+            f"embed.embedders ({', '.join(embedders)})"
+        )
+    return tuple(paper["embedders"])
+
+
+def build_plan(config: dict[str, Any]) -> RunPlan:
+    """The run's plan from a validated config (defaults filled in).
+
+    Raises :class:`ConfigError` with a message that starts with the config key, checking in the
+    order a reader meets the config: demo, datasets, embedders, Task 2, training, Task 1.
+    """
+    demo = plan_demo(config["demo"], config["seed"])
+    resolved = _resolved_datasets(config, demo)
+    embedders = _checked_embedders(config["embed"])
+    task2 = config["task2"]
+    methods = _checked_methods(task2, embedders)
+    # Every dataset's labels are checked before the training settings, then its networks planned.
+    labelled = {}
+    for name, (spec, sources) in resolved.items():
+        if spec.get("task2"):
+            labels = _training_labels(sources)
+            labelled[name] = (labels, _checked_labels(name, spec, labels, methods))
+    _checked_train_weights(task2["train"])
+    task2_plans = {
+        name: _task2_plan(name, *resolved[name], *labelled[name], config, demo) for name in labelled
+    }
+    task1 = config["task1"]
+    attacks = _checked_attacks(task1, embedders)
+    datasets = {
+        name: DatasetPlan(
+            name=name,
+            spec=spec,
+            sources=tuple(sources),
+            task2=task2_plans.get(name),
+            task1=_task1_groups(name, spec),
+        )
+        for name, (spec, sources) in resolved.items()
+    }
+    paper = task1["paper"]
+    return RunPlan(
+        seed=config["seed"],
+        demo=demo,
+        datasets=datasets,
+        embedders=embedders,
+        embed_weights=dict(config["embed"]["weights"]),
+        methods=methods,
+        method_settings={name: dict(task2.get(name, {})) for name in methods},
+        task2_run=f"{task2['run']['method']}_{task2['run']['embedder']}",
+        task2_run_method=task2["run"]["method"],
+        task2_run_embedder=task2["run"]["embedder"],
+        archs=tuple(task2["train"]["archs"]),
+        train_weights=dict(task2["train"]["weights"]),
+        pseudo_source=task2["train"]["pseudo"]["source"],
+        attacks=attacks,
+        attack_settings=attack_settings(task1, list(attacks)),
+        task1_run=f"{task1['run']['attack']}_{task1['run']['embedder']}",
+        paper_embedders=_checked_paper(paper, embedders),
+        paper_fractions=tuple(f"{fraction:g}" for fraction in paper["fractions"]),
+    )

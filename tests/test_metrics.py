@@ -1,0 +1,47 @@
+"""Task 1 metrics: exact on known cases, equal to scikit-learn's, intervals that cover chance."""
+
+import numpy as np
+import pytest
+
+from ctprints.metrics import membership_metrics, tpr_at_fpr
+
+
+def test_metrics_and_intervals() -> None:
+    labels = np.r_[np.ones(50), np.zeros(50)].astype(int)
+    perfect = membership_metrics(
+        labels, labels + 0.0, predicted=labels, n_boot=100, n_permutations=99
+    )
+    assert perfect["auc"] == perfect["f1"] == perfect["kappa"] == perfect["accuracy"] == 1.0
+    assert perfect["tpr_at_1fpr"] == 1.0 and perfect["p_value"] == pytest.approx(0.01)
+    noise = np.random.default_rng(0).normal(size=100)
+    chance = membership_metrics(
+        labels, noise, predicted=(noise > 0).astype(int), n_boot=300, n_permutations=300
+    )
+    assert chance["auc_ci_low"] < 0.5 < chance["auc_ci_high"] and chance["p_value"] > 0.05
+    assert tpr_at_fpr(np.array([0, 0, 1, 1]), np.array([0.1, 0.9, 0.8, 0.2])) == 0.0
+
+
+def test_fast_metrics_match_scikit_learn() -> None:
+    from sklearn.metrics import (
+        accuracy_score,
+        cohen_kappa_score,
+        f1_score,
+        roc_auc_score,
+        roc_curve,
+    )
+
+    from ctprints.metrics import auc
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        labels = rng.integers(0, 2, 150)
+        labels[:2] = [0, 1]
+        scores = np.round(labels + rng.normal(0, 1.2, 150), 1)  # with ties
+        predicted = (scores > 0.5).astype(int)
+        assert auc(labels, scores)[0] == pytest.approx(roc_auc_score(labels, scores))
+        fpr, tpr, _ = roc_curve(labels, scores)
+        assert tpr_at_fpr(labels, scores) == pytest.approx(tpr[fpr <= 0.01].max())
+        result = membership_metrics(labels, scores, predicted, n_boot=100, n_permutations=99)
+        assert result["f1"] == pytest.approx(f1_score(labels, predicted))
+        assert result["kappa"] == pytest.approx(cohen_kappa_score(labels, predicted))
+        assert result["accuracy"] == pytest.approx(accuracy_score(labels, predicted))

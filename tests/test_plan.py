@@ -1,0 +1,236 @@
+"""The run's plan, built from small config dicts without running snakemake."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, write_layout
+from snakemake.utils import validate
+
+from ctprints.config import ConfigError, check_config
+from ctprints.plan import PATHS, build_plan, fill, input_key, one_of
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+EMBEDDERS = ("spectrum", "residual", "pixels", "resnet18")  # config.yaml's
+
+
+def config_with(**changes) -> dict:
+    """config.yaml with dotted changes, checked and completed with the schema's defaults."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for dotted, value in changes.items():
+        node = config
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    check_config(config, SCHEMA)
+    validate(config, str(SCHEMA))
+    return config
+
+
+def test_the_default_config_plans_the_small_demo_in_full() -> None:
+    plan = build_plan(config_with())
+    assert list(plan.datasets) == ["demo"]
+    demo = plan.datasets["demo"]
+    assert demo.builder == "demo" and demo.image_size == 64
+    assert demo.task2.labels == ("model_1", "model_2", "model_3")
+    assert demo.task2.n_generators == 4 and demo.task2.unseen_label == "model_4"
+    assert demo.task2.size == 64 and demo.task2.rounds == ("round0", "round1")
+    # fraction 0.1 of the 4 x 50 test images
+    assert demo.task2.pseudo_count == math.ceil(0.1 * 200)
+    assert demo.groups == ["group1", "group2"]
+    assert demo.group("group1").patients == "data/demo/task1/group1/dev_patients.csv"
+    assert demo.group("group2").truth == "data/demo/ground_truth/task1_group2.csv"
+    assert plan.embedders == EMBEDDERS
+    assert plan.fingerprint_embedders == ["spectrum", "residual", "pixels"]
+    assert plan.cnn_embedders == ["resnet18"]
+    assert plan.task2_run == "tsne_kmeans_spectrum" and plan.task1_run == "meta_pixels"
+    assert plan.paper_runs == {("spectrum", "0.5"): "paper_f0.5_spectrum"}
+
+
+def test_task2_runs_are_every_method_embedder_and_network_round() -> None:
+    plan = build_plan(config_with())
+    runs = plan.task2_runs("demo")
+    assert len(runs) == 3 * 4 + 4 * 2  # methods x embedders + (3 archs + ensemble) x rounds
+    assert runs["openset_pixels"] == {"method": "openset", "features": "pixels"}
+    assert runs["ensemble_64_round1"] == {"method": "cnn_round1", "features": "ensemble_64"}
+    assert plan.task2_paper_runs("demo") == ["tsne_kmeans_spectrum", "ensemble_64_round1"]
+    assert plan.submission_task2() == ["results/demo/submissions/task2/tsne_kmeans_spectrum.csv"]
+    assert len(plan.submission_task2_networks()) == 8
+
+
+def test_every_planned_file_follows_a_named_pattern() -> None:
+    plan = build_plan(config_with())
+    patterns = [
+        re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(pattern)) + "$")
+        for pattern in dataclasses.asdict(PATHS).values()
+    ]
+    files = (
+        plan.manifests()
+        + plan.embedding_files()
+        + plan.submission_task2()
+        + plan.submission_task2_networks()
+        + plan.submission_task1()
+        + plan.evaluation_files()
+        + plan.figures()
+        + plan.summaries()
+        + plan.demo_truth_files()
+        + list(plan.task1_evaluation_inputs("demo").values())
+    )
+    assert len(set(files)) > 100
+    unmatched = [path for path in files if not any(p.match(path) for p in patterns)]
+    assert not unmatched
+
+
+def test_evaluation_targets_cover_every_group_run_and_space() -> None:
+    plan = build_plan(config_with())
+    files = plan.evaluation_files()
+    assert "results/demo/evaluation/task1.tsv" in files
+    assert "results/demo/evaluation/task2.html" in files
+    assert sum("/confusion/" in f for f in files) == 20
+    assert sum("/roc/" in f for f in files) == 2 * len(EMBEDDERS)
+
+
+def test_task1_evaluation_inputs_are_keyed_not_ordered() -> None:
+    plan = build_plan(config_with())
+    inputs = plan.task1_evaluation_inputs("demo")
+    attacks = len(plan.attacks)
+    per_group = 1 + len(EMBEDDERS) + attacks * len(EMBEDDERS) + 2 * len(plan.paper_runs)
+    assert len(inputs) == 2 * per_group
+    assert inputs[input_key("truth", "group2")] == "data/demo/ground_truth/task1_group2.csv"
+    assert inputs[input_key("scores", "group1", "pixels")] == (
+        "results/demo/task1/group1/scores/pixels.csv"
+    )
+    assert inputs[input_key("run", "group2", "domias_spectrum")] == (
+        "results/demo/submissions/task1/group2/domias_spectrum.csv"
+    )
+    assert inputs[input_key("paper", "group1", "spectrum_f0.5")] == (
+        "results/demo/task1/group1/paper/spectrum_f0.5.csv"
+    )
+    assert inputs[input_key("paper_run", "group1", "paper_f0.5_spectrum")] == (
+        "results/demo/submissions/task1/group1/paper_f0.5_spectrum.csv"
+    )
+
+
+def test_tiny_scale_trains_at_32_pixels_and_labels_a_tenth_of_its_test_images() -> None:
+    plan = build_plan(config_with(**{"demo.scale": "tiny"}))
+    task2 = plan.datasets["demo"].task2
+    assert task2.size == 32 and plan.sizes == ["32"]
+    assert task2.pseudo_count == math.ceil(0.1 * 32)
+
+
+def test_without_pseudo_labels_or_an_unseen_generator_there_is_only_round0() -> None:
+    none = build_plan(config_with(**{"task2.train.pseudo.source": "none"}))
+    assert none.datasets["demo"].task2.rounds == ("round0",)
+    assert none.task2_paper_runs("demo")[-1] == "ensemble_64_round0"
+    all_known = build_plan(config_with(**{"demo.task2.unseen": 0}))
+    assert all_known.datasets["demo"].task2.rounds == ("round0",)
+    assert all_known.datasets["demo"].task2.pseudo_count is None
+
+
+def test_openset_pseudo_labels_need_no_count() -> None:
+    plan = build_plan(config_with(**{"task2.train.pseudo.source": "openset"}))
+    assert plan.datasets["demo"].task2.rounds == ("round0", "round1")
+    assert plan.datasets["demo"].task2.pseudo_count is None
+
+
+def test_attack_settings_come_from_the_attacks_that_have_them() -> None:
+    run = {"attack": "gan_leaks", "embedder": "pixels"}
+    plan = build_plan(config_with(**{"task1.attacks": ["gan_leaks", "domias"], "task1.run": run}))
+    assert list(plan.attack_settings) == ["domias"]
+    plan = build_plan(config_with(**{"task1.attacks": ["gan_leaks"], "task1.run": run}))
+    assert plan.attack_settings == {}
+
+
+def test_the_plan_is_frozen() -> None:
+    plan = build_plan(config_with())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.seed = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.datasets["demo"].task2.size = 128
+
+
+def test_fill_leaves_the_other_wildcards() -> None:
+    assert fill(PATHS.task2_run, run="{method}_{embedder}") == (
+        "results/{dataset}/submissions/task2/{method}_{embedder}.csv"
+    )
+    assert one_of(["a.b", "c"]) == r"a\.b|c"
+    assert re.fullmatch(one_of([]), "") is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"demo.scale": "huge"}, "demo.scale: unknown scale 'huge'"),
+        ({"run_datasets": ["nowhere"]}, "run_datasets: 'nowhere' is not a dataset under"),
+        ({"embed.embedders": ["spectrum", "sift"]}, "embed.embedders: unknown embedder(s) sift"),
+        ({"embed.weights": {"spectrum": "imagenet"}}, "embed.weights.spectrum: weights apply to"),
+        ({"task2.run.method": "openset", "task2.methods": ["kmeans"]}, "task2.run.method:"),
+        ({"task2.train.size": 48}, "task2.train.size: 48 is not a positive multiple of 32"),
+        ({"task2.train.pseudo.n": 500}, "datasets.demo: task2.train.pseudo.n: 500 is more than"),
+        ({"task2.train.weights": {"resnet101": "imagenet"}}, "task2.train.weights.resnet101"),
+        ({"task1.attacks": ["meta"], "task1.run.attack": "meta"}, "task1.attacks: meta stacks"),
+        ({"task1.run.embedder": "vgg"}, "task1.run.embedder: 'vgg' is not among embed.embedders"),
+        ({"task1.paper.embedders": ["vgg"]}, "task1.paper.embedders: vgg not among"),
+        ({"datasets.demo.task2": {"n_generators": 9}}, "datasets.demo.task2: set by the `demo`"),
+    ],
+)
+def test_a_bad_config_raises_one_error_type_naming_the_key(changes, message) -> None:
+    with pytest.raises(ConfigError) as error:
+        build_plan(config_with(**changes))
+    assert str(error.value).startswith(message), str(error.value)
+
+
+@pytest.fixture
+def custom(tmp_path: Path):
+    """A small custom dataset beside the demo, with the working directory at its root."""
+    dataset = write_layout(tmp_path)
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    yield dataset
+    os.chdir(here)
+
+
+def test_a_custom_dataset_is_planned_from_its_folders(custom) -> None:
+    plan = build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
+    clef = plan.datasets["clef"]
+    assert clef.builder is None and clef.groups == ["group1"]
+    assert clef.task2.labels == ("model_1", "model_2", "model_3")
+    assert clef.task2.size == 32 and clef.task2.unseen_label == "model_4"
+    assert clef.task2.pseudo_count == 1  # a tenth of 4 test images, rounded up
+    assert clef.task2.truth is None and plan.task2_evaluated == []
+    assert {source.key for source in clef.sources} >= {"datasets.clef.task2.test"}
+    assert plan.summary_inputs("clef") == {
+        "task2_runs": plan.task2_run_files("clef"),
+        "task1_runs": plan.task1_all_run_files("clef"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"task2.n_generators": None}, "datasets.clef.task2.n_generators: required"),
+        ({"task2.n_generators": 2}, "datasets.clef.task2.n_generators: 2 is smaller than"),
+        ({"task2.new_label": "model_2"}, "datasets.clef.task2.new_label: 'model_2' is already"),
+        ({"task2.n_generators": 5}, "task2.train.pseudo.source: weakest labels one unseen"),
+        ({"task1.group1.patients": "nowhere.csv"}, "datasets.clef.task1.group1.patients:"),
+        ({"image_size": None}, "task2.train.size: null trains at the image size"),
+        ({"task2.test": "missing"}, "datasets.clef.task2.test: folder"),
+    ],
+)
+def test_a_bad_custom_dataset_names_its_key(custom, changes, message) -> None:
+    for dotted, value in changes.items():
+        node = custom
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    with pytest.raises(ConfigError) as error:
+        build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
+    assert str(error.value).startswith(message), str(error.value)
