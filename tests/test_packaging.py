@@ -1,5 +1,9 @@
 """Packaging: conda environments mirror pyproject.toml; the config schema documents every key."""
 
+import os
+import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -85,3 +89,52 @@ def test_every_schema_key_has_description_and_default() -> None:
 def test_default_config_is_valid() -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+def _rule_envs_and_scripts() -> dict[str, tuple[str, str]]:
+    """rule -> (conda env file name, script path) for every rule that names both."""
+    found = {}
+    for path in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"\n(?=rule |use rule )", path.read_text()):
+            name = re.match(r"(?:use )?rule (\w+)", block.strip())
+            env = re.search(r'conda:\n\s+"\.\./\.\./envs/([\w.]+)"', block)
+            script = re.search(r'script:\n\s+"\.\./(scripts/[\w.]+)"', block)
+            if name and env and script:
+                found[name.group(1)] = (env.group(1), str(REPO / "workflow" / script.group(1)))
+    return found
+
+
+def test_only_the_torch_rules_use_the_torch_environment() -> None:
+    rules = _rule_envs_and_scripts()
+    torch_rules = {rule for rule, (env, _) in rules.items() if env == "torch.yaml"}
+    assert torch_rules == {"demo_generator", "embed_fingerprint", "train_round0"}
+    assert {env for env, _ in rules.values()} == {p.name for p in (REPO / "envs").glob("*.yaml")}
+
+
+def test_rules_outside_the_torch_environments_import_no_torch() -> None:
+    """Every ctprints module a light rule's script imports loads with torch made unimportable."""
+    heavy = {"torch.yaml", "automl.yaml"}  # automl: AutoGluon needs torch
+    modules = set()
+    for env, script in _rule_envs_and_scripts().values():
+        if env not in heavy:
+            modules |= set(
+                re.findall(r"^from (ctprints[\w.]*) import", Path(script).read_text(), re.M)
+            )
+    assert "ctprints.membership" in modules and "ctprints.plots" in modules
+    blocker = (
+        "import sys\n"
+        "class Blocked:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'torchvision', 'fastai'):\n"
+        "            raise ImportError(f'{name} is not in this environment')\n"
+        "sys.meta_path.insert(0, Blocked())\n"
+    )
+    imports = "\n".join(f"import {module}" for module in sorted(modules))
+    result = subprocess.run(
+        [sys.executable, "-c", blocker + imports],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert result.returncode == 0, result.stderr
