@@ -88,7 +88,7 @@ def test_training_writes_learners_metrics_and_logs(built) -> None:
             # fine_tune: one epoch with the body frozen, then 10 on the whole network
             assert list(metrics.phase) == ["frozen"] + ["whole"] * 10
             assert metrics.accuracy.between(0, 1).all()
-            log = (built / f"logs/train/demo_{arch}_32_{round_}.log").read_text()
+            log = (built / f"logs/train_{round_}/demo_{arch}_32.log").read_text()
             assert "final validation accuracy" in log and "epoch 10 (whole)" in log
 
 
