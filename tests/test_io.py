@@ -1,5 +1,7 @@
 """Image loading: every accepted mode becomes (H, W) uint8; everything else names the file."""
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +167,65 @@ def test_gray_alpha_png_loads_its_gray_channel(tmp_path: Path) -> None:
     path = tmp_path / "la.png"
     Image.fromarray(np.stack([pixels, np.full_like(pixels, 255)], axis=2), mode="LA").save(path)
     np.testing.assert_array_equal(read_image(path), pixels)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_output_honours_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    # mkstemp would make every output 0600 whatever the umask: unreadable by collaborators.
+    target = tmp_path / "out" / "run.csv"
+    previous = os.umask(umask)
+    try:
+        with atomic_output(target) as temporary:
+            temporary.write_text("a,1\n")
+        plain = tmp_path / "plain.csv"
+        plain.write_text("a,1\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    assert [p.name for p in target.parent.iterdir()] == ["run.csv"]
+
+
+def test_atomic_output_replaces_an_existing_file(tmp_path: Path) -> None:
+    target = tmp_path / "run.csv"
+    target.write_text("old\n")
+    with atomic_output(target) as temporary:
+        assert temporary.parent == tmp_path and temporary.name.startswith(".run.csv.")
+        assert temporary.read_text() == ""
+        temporary.write_text("new\n")
+    assert target.read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.csv"]
+
+
+def test_symlink_loop_is_named_when_read(tmp_path: Path) -> None:
+    (tmp_path / "loopa.png").symlink_to("loopb.png")
+    (tmp_path / "loopb.png").symlink_to("loopa.png")
+    with pytest.raises(ImageError, match=r"loopa\.png: symlink loop"):
+        read_image(tmp_path / "loopa.png")
+
+
+def test_broken_link_names_its_missing_target(tmp_path: Path) -> None:
+    (tmp_path / "gone.png").symlink_to(tmp_path / "elsewhere.png")
+    with pytest.raises(ImageError, match=r"gone\.png: broken link \(its target .*elsewhere\.png"):
+        read_image(tmp_path / "gone.png")
+
+
+def test_scan_lists_looping_png_links_and_skips_other_looping_entries(tmp_path: Path) -> None:
+    save(tmp_path / "a.png", gray(8))
+    (tmp_path / "loopa").symlink_to("loopb")
+    (tmp_path / "loopb").symlink_to("loopa")
+    (tmp_path / "self.png").symlink_to("self.png")
+    (tmp_path / "gone.png").symlink_to("nowhere.png")
+    scan = scan_folder(tmp_path)
+    # The .png links are images that cannot be read: reading them names each file.
+    assert [p.name for p in scan.images] == ["a.png", "gone.png", "self.png"]
+    assert sorted(p.name for p in scan.skipped) == ["loopa", "loopb"]
+
+
+def test_message_of_a_name_with_a_line_break_stays_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "two\nlines.png"
+    path.write_bytes(b"")
+    with pytest.raises(ImageError) as error:
+        read_image(path)
+    assert "\n" not in str(error.value)
+    assert "two\\nlines.png" in str(error.value)

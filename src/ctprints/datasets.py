@@ -257,8 +257,12 @@ def folder_fingerprint(sources: list[Source]) -> str:
             for entry in sorted(folder.iterdir()):
                 try:
                     stat = entry.stat()
-                except FileNotFoundError:  # a broken link: the manifest reports it
-                    digest.update(f"{entry}|broken\n".encode())
+                except OSError as error:
+                    # A broken link or a symlink loop (or an unreadable entry): the manifest
+                    # reports it if it is an image and skips it otherwise; the digest only needs
+                    # to change when it does.
+                    digest.update(os.fsencode(entry) + f"|unreadable {error.errno}\n".encode())
                     continue
-                digest.update(f"{entry}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+                # fsencode: a name that is not UTF-8 is the manifest's to report, not a crash here
+                digest.update(os.fsencode(entry) + f"|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()

@@ -8,10 +8,11 @@ three colour channels are identical; 16-bit, real colour, truncated and non-PNG 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +35,14 @@ class ImageError(ValueError):
     def __init__(self, path: str | os.PathLike, problem: str):
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{shown_path(self.path)}: {problem}")
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` for a message: as it is, or quoted with escapes when it holds a line break, a
+    control character or bytes that are not UTF-8, so that one message stays one line."""
+    path = str(path)
+    return path if path.isprintable() else repr(path)
 
 
 class FolderError(ValueError):
@@ -120,9 +128,14 @@ def inspect_image(path: str | os.PathLike) -> tuple[np.ndarray, str]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        problem = "broken link" if path.is_symlink() else "file does not exist"
+        if path.is_symlink():
+            problem = f"broken link (its target {os.readlink(path)} is missing)"
+        else:
+            problem = "file does not exist"
         raise ImageError(path, problem) from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ImageError(path, "symlink loop (too many levels of symbolic links)") from None
         raise ImageError(path, f"cannot be read ({error.strerror})") from None
     return decode_png(data, path), hashlib.sha256(data).hexdigest()
 
@@ -150,10 +163,18 @@ def is_candidate_image(path: Path) -> bool:
     return path.suffix.lower() == IMAGE_SUFFIX and not path.name.startswith(".")
 
 
+def is_dangling_link(path: Path) -> bool:
+    """True for a symbolic link that leads nowhere: its target is missing, or the links loop."""
+    return path.is_symlink() and not path.exists()
+
+
 def scan_folder(folder: str | os.PathLike) -> FolderScan:
     """List the images directly inside ``folder``; other entries are returned as skipped.
 
-    Raises :class:`FolderError` when the folder is missing, is not a folder, or holds no PNG.
+    A ``*.png`` link that leads nowhere (a broken link or a symlink loop) is listed as an image,
+    so that reading it names the file and the problem beside every other bad file; any other
+    entry that is not a regular file, looping links included, is skipped. Raises
+    :class:`FolderError` when the folder is missing, is not a folder, or holds no PNG.
     """
     folder = Path(folder)
     if not folder.exists():
@@ -162,9 +183,7 @@ def scan_folder(folder: str | os.PathLike) -> FolderScan:
         raise FolderError(f"{folder}: not a folder")
     images, skipped = [], []
     for entry in sorted(folder.iterdir()):
-        if is_candidate_image(entry) and entry.is_symlink() and not entry.exists():
-            raise FolderError(f"{entry}: broken link (its target {os.readlink(entry)} is missing)")
-        if entry.is_file() and is_candidate_image(entry):
+        if is_candidate_image(entry) and (entry.is_file() or is_dangling_link(entry)):
             images.append(entry)
         else:
             skipped.append(entry)
@@ -185,17 +204,44 @@ def write_png(path: str | os.PathLike, pixels: np.ndarray) -> None:
     Image.fromarray(pixels).save(path, format="PNG")
 
 
+_CREATE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _create_temporary(path: Path) -> Path:
+    """Create a new, empty, uniquely named file beside ``path``, with mode 0666 less the umask.
+
+    Like :func:`tempfile.mkstemp` (exclusive creation, links not followed), except for the mode:
+    the kernel applies the umask at creation, so it is never read or changed here (reading it
+    with ``os.umask`` would briefly change it for every thread of the process).
+    """
+    for _ in range(100):
+        candidate = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.close(os.open(candidate, _CREATE_FLAGS, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(path.parent))
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
 
-    A failed step therefore never leaves a partial or stale-looking output file behind.
+    A failed step therefore never leaves a partial or stale-looking output file behind. The
+    output gets the permissions of any other new file (0666 less the umask, and a default ACL
+    where the folder has one), not mkstemp's 0600: on a shared file system, collaborators must
+    be able to read the run files.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(temporary)
+    temporary = _create_temporary(path)
     try:
         yield temporary
         os.replace(temporary, path)

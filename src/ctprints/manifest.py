@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ctprints.datasets import Source, label_subfolders
-from ctprints.io import ImageError, atomic_output, inspect_image, scan_folder
+from ctprints.io import ImageError, atomic_output, inspect_image, scan_folder, shown_path
 
 log = logging.getLogger(__name__)
 
@@ -75,30 +75,129 @@ def _expand(sources: Iterable[Source]) -> tuple[list[_Entry], dict[str, int]]:
     return entries, skipped
 
 
-def _check_unique_ids(entries: list[_Entry]) -> None:
-    """Image IDs must be unique within a task and group: that is the scope a run file addresses.
+def id_scope(task: str, group: str | None, split: str, role: str, label: str | None) -> tuple:
+    """The images among which an image ID must be unique: those whose IDs meet in one file.
 
-    The same file name in two task-1 groups (each group has its own generator and its own
-    folders, as in the 2024 edition) is allowed; the same name twice in one group is an error.
-    Across the dataset, rows are told apart by ``key`` (see :func:`image_key`).
+    - Task 1, per group, the real images (dev used and not-used, test real): the test real IDs
+      are the run file's and the ground truth's rows, the dev IDs are joined to the group's
+      patients file, and all of them are rows of the group's score files.
+    - Task 1, per group, the dev synthetic images, and apart from them the test synthetic images
+      (the 2025 layout has ``development/generated/`` and ``test/generated/``, which may hold the
+      same names). Synthetic images never reach a file by ID: the attacks read their features
+      by ``key``.
+    - Task 2, the synthetic training and test images: the test IDs are the run file's rows, and
+      all of them are rows of the clustering and t-SNE files.
+    - Task 2, the real images of one generator (``real/<label>/``), which no later file holds.
+
+    The same name in two scopes (or in two Task 1 groups) is allowed; ``key`` tells them apart.
     """
-    seen: dict[tuple[str, str | None, str], Path] = {}
+    if task == "task1":
+        return (task, group, "real") if role != "generated" else (task, group, split, role)
+    return (task, "generated") if role == "generated" else (task, role, label)
+
+
+def _describe_scope(scope: tuple) -> str:
+    task, *rest = scope
+    if task == "task1":
+        group, *where = rest
+        kind = "real images" if where == ["real"] else f"{where[0]} synthetic images"
+        return f"{task}/{group} {kind}"
+    if rest == ["generated"]:
+        return f"{task} synthetic images"
+    return f"{task} real images of {rest[1]}"
+
+
+def image_key(
+    task: str, group: str | None, image_id: str, split: str, role: str, label: str | None = None
+) -> str:
+    """The dataset-wide unique key of an image: its :func:`id_scope` and its ID.
+
+    ``task1/<group>/<id>`` for a Task 1 real image, ``task1/<group>/<split>/generated/<id>`` for
+    a Task 1 synthetic one, ``task2/<id>`` for a Task 2 synthetic image and
+    ``task2/real/<label>/<id>`` for a Task 2 real one. IDs hold no ``/``, so the keys of two
+    scopes never meet.
+    """
+    scope = id_scope(task, group, split, role, label)
+    if scope[-1] == "real" or scope == (task, "generated"):
+        scope = scope[:-1]
+    return "/".join([*(str(part) for part in scope), image_id])
+
+
+def _entry_key(entry: _Entry) -> str:
+    source = entry.source
+    return image_key(
+        source.task, source.group, entry.path.stem, source.split, source.role, entry.label
+    )
+
+
+def _check_unique_ids(entries: list[_Entry]) -> None:
+    """Image IDs must be unique within each :func:`id_scope`; the same file name in two scopes
+    is allowed. Then keys are unique across the dataset (checked too: they are the rows' keys in
+    every later file)."""
+    seen: dict[tuple, Path] = {}
+    keys: dict[str, Path] = {}
     for entry in entries:
-        key = (entry.source.task, entry.source.group, entry.path.stem)
-        if key in seen:
-            scope = entry.source.task + (f"/{entry.source.group}" if entry.source.group else "")
+        source = entry.source
+        scope = id_scope(source.task, source.group, source.split, source.role, entry.label)
+        if (scope, entry.path.stem) in seen:
             raise ManifestError(
-                f"duplicate image ID {entry.path.stem!r} in {scope}: {seen[key]} and {entry.path}"
+                f"duplicate image ID {entry.path.stem!r} in {_describe_scope(scope)}: "
+                f"{shown_path(seen[scope, entry.path.stem])} and {shown_path(entry.path)}"
             )
-        seen[key] = entry.path
+        seen[scope, entry.path.stem] = entry.path
+        key = _entry_key(entry)
+        if key in keys:  # only a group or label name holding a "/" could get here
+            raise ManifestError(
+                f"duplicate key {key!r}: {shown_path(keys[key])} and {shown_path(entry.path)}"
+            )
+        keys[key] = entry.path
 
 
-def image_key(task: str, group: str | None, image_id: str) -> str:
-    """The dataset-wide unique key of an image: ``task1/<group>/<id>`` or ``task2/<id>``."""
-    return f"{task}/{group}/{image_id}" if group else f"{task}/{image_id}"
+# What a run file cannot carry (ctprints.submission.validate_rows): a comma, quote or line break
+# splits or quotes the line; a trailing ".png" or ".jpg" reads as a file extension. Leading or
+# trailing whitespace is invisible in the file and stripped by many CSV readers and spreadsheets,
+# after which the ID no longer matches its image; a name that is not UTF-8 cannot be written to a
+# run file (or to the manifest) at all.
+_UNSAFE_CHARACTERS = {",": "a comma", '"': "a quote", "\n": "a line break", "\r": "a line break"}
+_EXTENSIONS = (".png", ".jpg")
+
+
+def id_problems(image_id: str) -> list[str]:
+    """Why a run file cannot carry ``image_id`` (an empty list when it can)."""
+    problems = []
+    try:
+        image_id.encode("utf-8")
+    except UnicodeEncodeError:
+        problems.append("is not valid UTF-8")
+    for character, name in _UNSAFE_CHARACTERS.items():
+        if character in image_id and f"holds {name}" not in problems:
+            problems.append(f"holds {name}")
+    if image_id != image_id.strip():
+        problems.append("has leading or trailing whitespace")
+    if image_id.lower().endswith(_EXTENSIONS):
+        problems.append(f"still ends in a file extension ({image_id[-4:]})")
+    return problems
+
+
+def _check_id(entry: _Entry) -> None:
+    """Raise :class:`ImageError` for an image whose ID a run file cannot carry.
+
+    Applied to every image, not only the test images whose IDs go into run files: every ID is a
+    row of the manifest and of the CSV files after it (score, cluster and patients files, read
+    back by image ID), a folder that is dev data in one config can be test data in the next, and
+    a rule that holds for some folders only would surprise whoever renames files to satisfy it.
+    """
+    problems = id_problems(entry.path.stem)
+    if problems:
+        raise ImageError(
+            entry.path,
+            f"image ID {entry.path.stem!r} {' and '.join(problems)}, which a run file cannot "
+            "carry; rename the file",
+        )
 
 
 def _describe(entry: _Entry, image_size: int | None) -> dict:
+    _check_id(entry)
     pixels, digest = inspect_image(entry.path)
     height, width = pixels.shape
     if image_size is not None and (height, width) != (image_size, image_size):
@@ -108,7 +207,7 @@ def _describe(entry: _Entry, image_size: int | None) -> dict:
             "(the dataset's image_size)",
         )
     return {
-        "key": image_key(entry.source.task, entry.source.group, entry.path.stem),
+        "key": _entry_key(entry),
         "image_id": entry.path.stem,
         "path": str(entry.path),
         "task": entry.source.task,
