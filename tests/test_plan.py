@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import math
 import os
 import re
@@ -234,3 +235,74 @@ def test_a_bad_custom_dataset_names_its_key(custom, changes, message) -> None:
     with pytest.raises(ConfigError) as error:
         build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
     assert str(error.value).startswith(message), str(error.value)
+
+
+# ----------------------------------------------------------------------------- hardening
+
+
+@pytest.mark.parametrize("seed", [2**31, 2**32 - 1, 2**32, 2**64])
+def test_a_seed_beyond_what_every_library_takes_names_seed(seed) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"  seed: {seed} is greater than the maximum of 2147483647"
+    ):
+        config_with(seed=seed)
+
+
+def test_the_largest_seed_is_planned() -> None:
+    assert build_plan(config_with(seed=2**31 - 1)).seed == 2**31 - 1
+
+
+def test_the_truth_check_reads_every_truth_file_with_its_key() -> None:
+    plan = build_plan(config_with())
+    (task2,) = plan.truth_files("demo", "task2")
+    assert (task2.input, task2.key, task2.group) == (
+        "truth",
+        "datasets.demo.ground_truth.task2",
+        None,
+    )
+    assert task2.path == "data/demo/ground_truth/task2.csv"
+    group1, group2 = plan.truth_files("demo", "task1")
+    assert group2.input == input_key("truth", "group2") and group2.group == "group2"
+    assert group2.key == "datasets.demo.ground_truth.task1.group2"
+    assert group2.path == plan.task1_evaluation_inputs("demo")[input_key("truth", "group2")]
+    assert plan.truth_labels("demo", "task1") == ["0", "1"]
+    # the training labels and the unseen generator as the runs name it
+    assert plan.truth_labels("demo", "task2") == ["model_1", "model_2", "model_3", "model_4"]
+    assert fill(PATHS.truth_check, dataset="demo", task="task2") == (
+        "results/demo/evaluation/truth_check/task2.tsv"
+    )
+
+
+def test_truth_labels_follow_new_label_and_several_unseen_generators(custom) -> None:
+    custom["task2"]["new_label"] = "stylegan"
+    custom["ground_truth"] = {"task2": "truth.csv"}
+    Path("truth.csv").write_text("")
+    clef = {"datasets.clef": custom, "run_datasets": ["clef"]}
+    plan = build_plan(config_with(**clef))
+    assert plan.truth_labels("clef", "task2") == ["model_1", "model_2", "model_3", "stylegan"]
+    assert plan.truth_files("clef", "task1") == []
+    custom["task2"].update(new_label=None, n_generators=5)
+    plan = build_plan(config_with(**clef, **{"task2.train.pseudo.source": "none"}))
+    assert plan.datasets["clef"].task2.truth_labels[3:] == ["model_4", "model_5"]
+
+
+def test_a_failed_truth_check_removes_outputs_of_any_run_not_just_planned_ones() -> None:
+    plan = build_plan(config_with())
+    assert plan.evaluation_outputs("demo", "task2") == [
+        "results/demo/evaluation/task2.tsv",
+        "results/demo/evaluation/task2.html",
+        "results/demo/evaluation/confusion/task2_*.png",
+        "results/demo/summary.md",
+    ]
+    assert plan.evaluation_outputs("demo", "task1") == [
+        "results/demo/evaluation/task1.tsv",
+        "results/demo/evaluation/task1.html",
+        "results/demo/evaluation/roc/task1_*_*.png",
+        "results/demo/summary.md",
+    ]
+    # every planned evaluation output is among them, so none survives a failed check
+    patterns = plan.evaluation_outputs("demo", "task2") + plan.evaluation_outputs("demo", "task1")
+    assert all(
+        any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
+        for path in plan.evaluation_files()
+    )

@@ -39,6 +39,7 @@ from ctprints.embed import (
 )
 from ctprints.io import FolderError, scan_folder
 from ctprints.train import TrainError, check_size, default_size, pseudo_count
+from ctprints.truth import TASK1_LABELS
 
 DEMO_ROOT = "data/demo"
 # Keys a dataset built by the demo may not set, since the demo section decides them.
@@ -76,6 +77,7 @@ class Paths:
     autogluon: str = "results/{dataset}/task1/{group}/autogluon/{paper}"
     paper_scores: str = "results/{dataset}/task1/{group}/paper/{paper}.csv"
     task1_run: str = "results/{dataset}/submissions/task1/{group}/{run}.csv"
+    truth_check: str = "results/{dataset}/evaluation/truth_check/{task}.tsv"
     table: str = "results/{dataset}/evaluation/{task}.tsv"
     table_html: str = "results/{dataset}/evaluation/{task}.html"
     confusion: str = "results/{dataset}/evaluation/confusion/task2_{run}.png"
@@ -127,6 +129,23 @@ class Task2Plan:
     def unseen_label(self) -> str:
         """The name pseudo-labels give the unseen generator (DATA.md: model_<k> continuing)."""
         return new_labels(list(self.labels), 1, self.new_label)[0]
+
+    @property
+    def truth_labels(self) -> list[str]:
+        """The labels Task 2 ground truth may use: the training labels and the names the runs give
+        the unseen generators (the only names a run can submit, since accuracy compares names)."""
+        unseen = self.n_generators - len(self.labels)
+        return [*self.labels, *new_labels(list(self.labels), unseen, self.new_label)]
+
+
+@dataclass(frozen=True)
+class TruthFile:
+    """One ground-truth file of a dataset's task, as the truth check reads it."""
+
+    input: str  # the rule input's name: "truth", or input_key("truth", group) for Task 1
+    path: str
+    key: str  # the config key that names the file
+    group: str | None  # the Task 1 group; None for Task 2
 
 
 @dataclass(frozen=True)
@@ -321,6 +340,43 @@ class RunPlan:
                     paths.task1_run, run=run, **where
                 )
         return inputs
+
+    def truth_files(self, dataset: str, task: str) -> list[TruthFile]:
+        """The configured ground truth of a dataset's task: Task 2's file, or every Task 1
+        group's."""
+        plan, base = self.datasets[dataset], f"datasets.{dataset}.ground_truth"
+        if task == "task2":
+            truth = plan.task2.truth if plan.task2 else None
+            return [TruthFile("truth", truth, f"{base}.task2", None)] if truth else []
+        return [
+            TruthFile(
+                input_key("truth", group.name),
+                group.truth,
+                f"{base}.task1.{group.name}",
+                group.name,
+            )
+            for group in plan.task1
+            if group.truth
+        ]
+
+    def truth_labels(self, dataset: str, task: str) -> list[str]:
+        """The labels a dataset's ground truth may use for a task."""
+        if task == "task1":
+            return list(TASK1_LABELS)
+        return self.datasets[dataset].task2.truth_labels
+
+    def evaluation_outputs(self, dataset: str, task: str) -> list[str]:
+        """Glob patterns of every evaluation output of a dataset's task, of any run, group or
+        embedder, and its summary: what a failed truth check removes, so that nothing scored
+        against an earlier truth stays on disk looking current. They do not depend on the
+        configured runs, so a changed run list does not rerun the check."""
+        paths, where = self.paths, {"dataset": dataset, "task": task}
+        patterns = [fill(paths.table, **where), fill(paths.table_html, **where)]
+        if task == "task2":
+            patterns.append(fill(paths.confusion, dataset=dataset, run="*"))
+        else:
+            patterns.append(fill(paths.roc, dataset=dataset, group="*", embedder="*"))
+        return [*patterns, fill(paths.summary, dataset=dataset)]
 
     def summary_inputs(self, dataset: str) -> dict[str, Any]:
         """Every run file of the dataset, and its evaluation tables where ground truth exists."""

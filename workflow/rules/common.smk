@@ -192,5 +192,28 @@ def task1_evaluation_inputs(wildcards):
     return PLAN.task1_evaluation_inputs(wildcards.dataset)
 
 
+# ----------------------------------------------------------------------------- evaluation
+
+
+def truth_inputs(wildcards):
+    """The ground-truth files the truth check reads, by input name."""
+    files = PLAN.truth_files(wildcards.dataset, wildcards.task)
+    return {item.input: item.path for item in files}
+
+
+def truth_files(wildcards):
+    """Each truth file's input name, config key and group, as plain data."""
+    files = PLAN.truth_files(wildcards.dataset, wildcards.task)
+    return [{"input": f.input, "key": f.key, "group": f.group} for f in files]
+
+
+def truth_labels(wildcards):
+    return PLAN.truth_labels(wildcards.dataset, wildcards.task)
+
+
+def evaluation_outputs(wildcards):
+    return PLAN.evaluation_outputs(wildcards.dataset, wildcards.task)
+
+
 def summary_inputs(wildcards):
     return PLAN.summary_inputs(wildcards.dataset)

@@ -1,8 +1,34 @@
 # Evaluation against ground truth, where it is configured. Only these rules read ground truth.
 
 
+# Every evaluation rule waits for its task's truth check, so a bad truth file is named as such.
+rule evaluate_truth:
+    input:
+        unpack(truth_inputs),
+        manifest=rules.manifest.output.manifest,
+    output:
+        checked=PATHS.truth_check,
+    log:
+        "logs/evaluate_truth/{dataset}_{task}.log",
+    wildcard_constraints:
+        task="task1|task2",
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
+    params:
+        files=truth_files,
+        labels=truth_labels,
+        stale=evaluation_outputs,
+    script:
+        "../scripts/evaluate_truth.py"
+
+
 rule evaluate_task2:
     input:
+        checked=fill(PATHS.truth_check, task="task2"),
         truth=task2_truth,
         runs=task2_run_files,
     output:
@@ -30,6 +56,7 @@ rule evaluate_task2:
 
 rule confusion_task2:
     input:
+        checked=fill(PATHS.truth_check, task="task2"),
         truth=task2_truth,
         run=PATHS.task2_run,
     output:
@@ -55,6 +82,7 @@ rule confusion_task2:
 rule evaluate_task1:
     input:
         unpack(task1_evaluation_inputs),
+        checked=fill(PATHS.truth_check, task="task1"),
     output:
         table=report(
             fill(PATHS.table, task="task1"),
@@ -85,6 +113,7 @@ rule evaluate_task1:
 
 rule roc_task1:
     input:
+        checked=fill(PATHS.truth_check, task="task1"),
         truth=task1_truth,
         scores=rules.task1_scores.output.scores,
     output:
