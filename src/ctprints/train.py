@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -303,11 +304,40 @@ def train_learner(
 
 
 def export_learner(learn, path: str | os.PathLike) -> None:
-    """Export for inference (no training items, no optimiser state)."""
+    """Export for inference (no training items, no optimiser state), byte-reproducibly.
+
+    fastai pickles the whole learner, including its folder (``learn.path``, absolute), its
+    Recorder's wall-clock state (the last epoch's start time and formatted duration) and the
+    shuffling RNG of the empty DataLoaders it makes for the export, drawn from Python's global
+    ``random``. For the export the first two are set to neutral values and ``random`` is seeded
+    with 0; all three are restored after. So the same learner gives the same bytes wherever and
+    however often it is exported, and two identical trainings give identical files. torch's zip
+    entries carry a fixed date (1980), its serialization id is a hash of the record names and
+    contents, and the archive's inner folder is named after the file (``export/``).
+    """
     path = Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    learn.path = path.parent
-    learn.export(path.name)
+    recorder = getattr(learn, "recorder", None)
+    volatile = [name for name in ("start_epoch", "log") if hasattr(recorder, name)]
+    saved = {name: getattr(recorder, name) for name in volatile}
+    folder, learn.path = learn.path, Path(".")  # export joins it with the absolute path: a no-op
+    if "start_epoch" in saved:
+        recorder.start_epoch = 0.0
+    if "log" in saved:
+        names = list(getattr(recorder, "metric_names", []))
+        timed = [i < len(names) and names[i] == "time" for i in range(len(recorder.log))]
+        recorder.log = type(recorder.log)(
+            "" if time else value for time, value in zip(timed, recorder.log, strict=True)
+        )
+    state = random.getstate()
+    random.seed(0)
+    try:
+        learn.export(path)
+    finally:
+        random.setstate(state)
+        learn.path = folder
+        for name, value in saved.items():
+            setattr(recorder, name, value)
 
 
 def load_trusted_learner(
