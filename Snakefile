@@ -33,13 +33,15 @@ include: "workflow/rules/task1.smk"
 include: "workflow/rules/evaluate.smk"
 
 
-# Run files are a few kilobytes rewritten from a prediction table: under a cluster profile they
-# run in the snakemake process itself instead of waiting in the queue for a node.
+# Light rules run in the snakemake process itself under a cluster profile instead of waiting in
+# the queue for a node: the run files (a few kilobytes rewritten from a prediction table) and the
+# truth check (reads a manifest and a ground-truth CSV).
 localrules:
     run_file_task2,
     run_file_network,
     run_file_task1,
     run_file_paper,
+    evaluate_truth,
 
 
 rule manifests:

@@ -1,7 +1,10 @@
 """Image loading: every accepted mode becomes (H, W) uint8; everything else names the file."""
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +232,46 @@ def test_message_of_a_name_with_a_line_break_stays_on_one_line(tmp_path: Path) -
         read_image(path)
     assert "\n" not in str(error.value)
     assert "two\\nlines.png" in str(error.value)
+
+
+# A writer that is killed (kill -9, a power cut) runs no cleanup: only the rename publishes.
+KILLED_WRITER = """
+import sys, time
+from ctprints.io import atomic_output
+with atomic_output(sys.argv[1]) as temporary:
+    with open(temporary, "w") as handle:
+        handle.write("half of the new ")
+        handle.flush()
+        print("written", flush=True)
+        time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("before", [None, "old,1\n"], ids=["new", "replaced"])
+def test_a_writer_killed_mid_write_leaves_the_old_output_or_none(tmp_path: Path, before) -> None:
+    target = tmp_path / "out" / "run.csv"
+    if before is not None:
+        target.parent.mkdir()
+        target.write_text(before)
+    src = Path(__file__).resolve().parents[1] / "src"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(target)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    try:
+        assert writer.stdout.readline().strip() == "written"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+        writer.stdout.close()
+    assert writer.returncode == -signal.SIGKILL
+    if before is None:
+        assert not target.exists()
+    else:
+        assert target.read_text() == before
+    # What the killed writer left is a hidden temporary beside the output, never the output.
+    (left,) = [p for p in target.parent.iterdir() if p != target]
+    assert left.name.startswith(".run.csv.") and left.name.endswith(".tmp")
+    assert left.read_text() == "half of the new "

@@ -184,6 +184,16 @@ def test_ground_truth_that_is_a_folder_is_named(layout) -> None:
         build(root, spec)
 
 
+def test_missing_ground_truth_file_is_named(layout) -> None:
+    root, spec = layout
+    spec["ground_truth"] = {"task2": "truth/task2.csv"}
+    with pytest.raises(
+        DatasetConfigError,
+        match=r"^datasets\.clef\.ground_truth\.task2: ground-truth file truth/task2\.csv does not ",
+    ):
+        build(root, spec)
+
+
 def test_broken_link_is_an_error_not_a_skipped_file(layout) -> None:
     root, spec = layout
     (root / "clef" / "task1" / "used" / "used_0010.png").symlink_to(root / "gone.png")

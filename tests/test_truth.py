@@ -137,3 +137,10 @@ def test_remove_outputs_removes_the_matching_files_only(tmp_path) -> None:
     assert remove_outputs(patterns) == sorted(map(str, files))
     assert kept.exists() and not any(path.exists() for path in files)
     assert remove_outputs(patterns) == []
+
+
+def test_a_truth_file_that_is_not_utf8_is_named(tmp_path) -> None:
+    path = tmp_path / "truth.csv"
+    path.write_bytes(b"test_0001,model_1\ntest_\xff0002,model_2\n")
+    with pytest.raises(TruthError, match=rf"^{KEY}: cannot read .*truth\.csv: 'utf-8' codec"):
+        _check(path)
