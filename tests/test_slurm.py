@@ -159,7 +159,7 @@ def test_slurm_logs_go_under_logs_slurm(slurm_run) -> None:
             output = re.search(r"--output (\S+)", line).group(1)
             assert output.startswith(f"{workdir}/logs/slurm/rule_"), line
     # The plugin deletes a successful job's SLURM log; the rules' own logs stay under logs/.
-    assert (workdir / "logs" / "train").is_dir() and (workdir / "logs" / "tsne").is_dir()
+    assert (workdir / "logs" / "train_round0").is_dir() and (workdir / "logs" / "tsne").is_dir()
 
 
 HOG = """
