@@ -47,6 +47,19 @@ def write_folder(
     ]
 
 
+def build(root: Path, spec: dict, name: str = "clef"):
+    """The manifest of a dataset config whose relative folders are under ``root``."""
+    from ctprints.datasets import check_paths_exist
+    from ctprints.manifest import build_manifest
+
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return build_manifest(check_paths_exist(name, spec), spec.get("image_size"), progress=False)
+    finally:
+        os.chdir(cwd)
+
+
 def write_layout(root: Path, size: int = 16) -> dict:
     """A tiny 2023-style layout (task 1, one group) plus task 2; returns its dataset config."""
     group = root / "clef" / "task1"

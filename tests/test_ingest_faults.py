@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import gray, run_snakemake, save, write_config, write_folder
+from conftest import build, gray, run_snakemake, save, write_config, write_folder
 
 from ctprints import manifest as manifest_module
 from ctprints.datasets import check_paths_exist, folder_fingerprint
-from ctprints.manifest import ManifestError, build_manifest, read_manifest
+from ctprints.manifest import ManifestError, read_manifest
 from ctprints.membership import group_rows, part_features
 from ctprints.submission import RunFileError, read_run, validate_rows
 
@@ -24,15 +24,6 @@ TEST_REAL = ("clef", "task1", "real_unknown_1")
 def shown_as(path: Path) -> str:
     """A path as error messages show it: escaped and quoted when it holds a line break."""
     return str(path) if str(path).isprintable() else repr(str(path))
-
-
-def build(root: Path, spec: dict, name: str = "clef") -> pd.DataFrame:
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return build_manifest(check_paths_exist(name, spec), spec.get("image_size"), progress=False)
-    finally:
-        os.chdir(cwd)
 
 
 # ----------------------------------------------------------------------------- image IDs

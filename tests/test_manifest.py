@@ -5,25 +5,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import gray, save, write_folder
+from conftest import build, gray, save, write_folder
 
 from ctprints.datasets import (
     DatasetConfigError,
     available_presets,
-    check_paths_exist,
     dataset_sources,
     folder_fingerprint,
 )
-from ctprints.manifest import COLUMNS, ManifestError, build_manifest, write_manifest
-
-
-def build(root: Path, spec: dict, name: str = "clef") -> pd.DataFrame:
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return build_manifest(check_paths_exist(name, spec), spec.get("image_size"), progress=False)
-    finally:
-        os.chdir(cwd)
+from ctprints.manifest import COLUMNS, ManifestError, write_manifest
 
 
 def test_manifest_has_one_row_per_image_with_roles_and_labels(layout) -> None:

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from ctprints.datasets import Source, label_subfolders
 from ctprints.io import ImageError, atomic_output, inspect_image, scan_folder, shown_path
+from ctprints.submission import EXTENSIONS, UNSAFE_CHARACTERS
 
 log = logging.getLogger(__name__)
 
@@ -153,13 +154,10 @@ def _check_unique_ids(entries: list[_Entry]) -> None:
         keys[key] = entry.path
 
 
-# What a run file cannot carry (ctprints.submission.validate_rows): a comma, quote or line break
-# splits or quotes the line; a trailing ".png" or ".jpg" reads as a file extension. Leading or
-# trailing whitespace is invisible in the file and stripped by many CSV readers and spreadsheets,
-# after which the ID no longer matches its image; a name that is not UTF-8 cannot be written to a
-# run file (or to the manifest) at all.
-_UNSAFE_CHARACTERS = {",": "a comma", '"': "a quote", "\n": "a line break", "\r": "a line break"}
-_EXTENSIONS = (".png", ".jpg")
+# What a run file cannot carry (ctprints.submission: UNSAFE_CHARACTERS, EXTENSIONS), and more:
+# leading or trailing whitespace is invisible in the file and stripped by many CSV readers and
+# spreadsheets, after which the ID no longer matches its image; a name that is not UTF-8 cannot be
+# written to a run file (or to the manifest) at all.
 
 
 def id_problems(image_id: str) -> list[str]:
@@ -169,12 +167,12 @@ def id_problems(image_id: str) -> list[str]:
         image_id.encode("utf-8")
     except UnicodeEncodeError:
         problems.append("is not valid UTF-8")
-    for character, name in _UNSAFE_CHARACTERS.items():
+    for character, name in UNSAFE_CHARACTERS.items():
         if character in image_id and f"holds {name}" not in problems:
             problems.append(f"holds {name}")
     if image_id != image_id.strip():
         problems.append("has leading or trailing whitespace")
-    if image_id.lower().endswith(_EXTENSIONS):
+    if image_id.lower().endswith(EXTENSIONS):
         problems.append(f"still ends in a file extension ({image_id[-4:]})")
     return problems
 

@@ -38,8 +38,8 @@ from ctprints.embed import (
     check_state_dict,
 )
 from ctprints.io import FolderError, scan_folder
+from ctprints.submission import TASK1_LABELS
 from ctprints.train import TrainError, check_size, default_size, pseudo_count
-from ctprints.truth import TASK1_LABELS
 
 DEMO_ROOT = "data/demo"
 # Keys a dataset built by the demo may not set, since the demo section decides them.

@@ -8,6 +8,12 @@ from pathlib import Path
 
 from ctprints.io import atomic_output
 
+# What a run-file field cannot carry: a comma, quote or line break splits or quotes the line.
+UNSAFE_CHARACTERS = {",": "a comma", '"': "a quote", "\n": "a line break", "\r": "a line break"}
+# An image ID that still ends like this reads as a file name, which the official validator refuses.
+EXTENSIONS = (".png", ".jpg")
+TASK1_LABELS = ("0", "1")
+
 
 class RunFileError(ValueError):
     """A run file that the official validator would reject; the message names file and line."""
@@ -43,16 +49,16 @@ def validate_rows(rows, path: str, task: int, expected_ids: Iterable[str] | None
     for number, (image_id, label) in enumerate(rows, start=1):
         if not image_id or not label:
             raise RunFileError(f"{path}:{number}: empty image ID or label")
-        if any(char in token for token in (image_id, label) for char in ',"\r\n'):
+        if any(char in token for token in (image_id, label) for char in UNSAFE_CHARACTERS):
             raise RunFileError(
                 f"{path}:{number}: {image_id!r},{label!r} holds a comma, quote or line break, "
                 "which the run-file format cannot carry"
             )
-        if image_id.lower().endswith((".png", ".jpg")):
+        if image_id.lower().endswith(EXTENSIONS):
             raise RunFileError(f"{path}:{number}: image ID {image_id!r} has a file extension")
         if image_id in seen:
             raise RunFileError(f"{path}:{number}: duplicate image ID {image_id!r}")
-        if task == 1 and label not in ("0", "1"):
+        if task == 1 and label not in TASK1_LABELS:
             raise RunFileError(f"{path}:{number}: task 1 label must be 0 or 1, got {label!r}")
         seen.add(image_id)
     if expected_ids is not None:

@@ -27,7 +27,6 @@ from pathlib import Path
 from ctprints.datasets import TASK1_ROLES
 
 SHOWN = 3  # offending lines or IDs quoted per problem
-TASK1_LABELS = ("0", "1")
 
 
 class TruthError(ValueError):
