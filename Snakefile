@@ -31,6 +31,7 @@ include: "workflow/rules/task2_cluster.smk"
 include: "workflow/rules/task2_train.smk"
 include: "workflow/rules/task1.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/study.smk"
 
 
 # Light rules run in the snakemake process itself under a cluster profile instead of waiting in
@@ -42,6 +43,7 @@ localrules:
     run_file_task1,
     run_file_paper,
     evaluate_truth,
+    demo_task1_truth,
 
 
 rule manifests:
@@ -84,3 +86,9 @@ rule all:
         rules.evaluate.input,
         PLAN.figures(),
         PLAN.summaries(),
+
+
+# Not part of `all`: every scenario of the `study` section at every seed (hours on 2 cores).
+rule study:
+    input:
+        rules.study_leaderboard.output,

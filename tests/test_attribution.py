@@ -4,12 +4,15 @@ import numpy as np
 import pytest
 
 from ctprints.attribution import (
+    METHOD_INPUT,
     AttributionError,
     KMeansAttribution,
     OpenSetAttribution,
+    SubsetAttribution,
     make_method,
     map_clusters,
     new_labels,
+    task2_real_rows,
 )
 from ctprints.metrics import attribution_metrics, hungarian_accuracy
 
@@ -132,3 +135,127 @@ def test_scores_are_label_sensitive_but_hungarian_accuracy_is_not() -> None:
     scores = attribution_metrics(truth, swapped)
     assert scores["accuracy"] == 0.0 and scores["hungarian_accuracy"] == 1.0
     assert scores["ari"] == 1.0 and hungarian_accuracy(truth, truth) == 1.0
+
+
+def _real_subsets(X, truth, names, per: int = 10, seed: int = 1):
+    """Real images near each named generator's centre: its training subset."""
+    rng = np.random.default_rng(seed)
+    real = [rng.normal(X[truth == name].mean(axis=0), 1.0, (per, X.shape[1])) for name in names]
+    return np.concatenate(real), list(np.repeat(names, per))
+
+
+def _memorised_patients(seed: int = 3, per_generator: int = 8, dims: int = 6, samples: int = 10):
+    """Three generators, each trained on its own patients and drawing images near them.
+
+    Patients of all subsets are scattered at random, so no linear boundary separates the
+    generators; half of each generator's patients give its training images, the other half its
+    test images, so only the real images (4 slices of every patient) tie a test image to a subset.
+    """
+    rng = np.random.default_rng(seed)
+    X, y, truth, real_X, real_labels = [], [], [], [], []
+    for name in ["model_1", "model_2", "model_3"]:
+        for patient, centre in enumerate(rng.normal(0, 3.0, (per_generator, dims))):
+            real_X.append(rng.normal(centre, 0.3, (4, dims)))
+            real_labels += [name] * 4
+            X.append(rng.normal(centre, 0.3, (samples, dims)))
+            truth += [name] * samples
+            y += [name if patient % 2 == 0 else None] * samples
+    return (
+        np.concatenate(X),
+        np.array(y, dtype=object),
+        np.array(truth),
+        np.concatenate(real_X),
+        real_labels,
+    )
+
+
+def test_subsets_attributes_by_closeness_to_the_real_training_patients() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, truth, real_X, real_labels = _memorised_patients()
+    test = np.array([label is None for label in y])
+    subsets = make_method("subsets", 3, {"pca": None, "k_real": 3}, None, seed=0)
+    subsets.fit(X, y, real_X=real_X, real_labels=real_labels)
+    openset = OpenSetAttribution(3, pca=None).fit(X, y)
+    logistic = LogisticRegression(max_iter=5000).fit(X[~test], truth[~test]).predict(X[test])
+    accuracy = (subsets.labels_[test] == truth[test]).mean()
+    assert accuracy >= 0.95 and subsets.nearest_subset_accuracy_ >= 0.95
+    assert (openset.labels_[test] == truth[test]).mean() <= 0.5
+    assert (logistic == truth[test]).mean() <= 0.5
+    assert not subsets.rejected_.any() and not hasattr(subsets, "threshold_")
+    assert METHOD_INPUT["subsets"] == "embeddings"
+
+
+def test_subsets_works_with_two_known_generators_and_none_unseen() -> None:
+    X, y, truth = _blobs()
+    keep = np.isin(truth, ["model_1", "model_2"])
+    X, y, truth = X[keep], y[keep], truth[keep]
+    real_X, real_labels = _real_subsets(X, truth, ["model_1", "model_2"])
+    model = SubsetAttribution(2, pca=None).fit(X, y, real_X, real_labels)
+    assert (model.labels_ == truth).all()
+    assert model.mapping_ == {0: "model_1", 1: "model_2"}
+    assert sorted(set(model.clusters_)) == [0, 1]
+
+
+def test_subsets_gives_the_unseen_generator_a_new_label() -> None:
+    X, y, truth = _blobs()
+    real_X, real_labels = _real_subsets(X, truth, ["model_1", "model_2", "model_3"])
+    model = SubsetAttribution(4, pca=None).fit(X, y, real_X, real_labels)
+    test = np.array([label is None for label in y])
+    assert (model.labels_[test] == truth[test]).mean() == 1.0
+    assert model.rejected_.sum() == (truth == "model_4").sum()
+    assert model.mapping_[3] == new_labels(["model_1", "model_2", "model_3"], 1)[0] == "model_4"
+    named = SubsetAttribution(4, pca=None, new_label="unseen").fit(X, y, real_X, real_labels)
+    assert set(named.labels_[truth == "model_4"]) == {"unseen"}
+
+
+def test_subsets_refuses_missing_or_mismatched_real_subsets() -> None:
+    X, y, truth = _blobs()
+    known = ["model_1", "model_2", "model_3"]
+    real_X, real_labels = _real_subsets(X, truth, known)
+    model = SubsetAttribution(3, pca=None)
+    for empty in (None, np.zeros((0, X.shape[1]))):
+        with pytest.raises(AttributionError, match=r"real images .*real/<subset>/.*has none"):
+            model.fit(X, y, empty, [])
+    without_3 = np.array(real_labels) != "model_3"
+    with pytest.raises(AttributionError, match="generator.* model_3 have no real subset"):
+        model.fit(X, y, real_X[without_3], list(np.array(real_labels)[without_3]))
+    renamed = ["model_9" if label == "model_3" else label for label in real_labels]
+    with pytest.raises(AttributionError, match="model_3 have no real subset"):
+        model.fit(X, y, real_X, renamed)
+    extra = real_labels + ["model_9"] * 2
+    with pytest.raises(AttributionError, match="real subset.* model_9 are not training"):
+        model.fit(X, y, np.vstack([real_X, real_X[:2]]), extra)
+    # Unseen generators need the rejection rule, which needs three known generators.
+    two = np.where(y == "model_3", None, y)
+    with pytest.raises(AttributionError, match="subsets needs at least 3 training generators"):
+        SubsetAttribution(4, pca=None).fit(
+            X, two, real_X[without_3], list(np.array(real_labels)[without_3])
+        )
+
+
+def test_task2_real_rows_reads_the_real_subsets_and_their_features() -> None:
+    import pandas as pd
+
+    manifest = pd.DataFrame(
+        {
+            "key": ["g1", "g2", "r1", "r2", "r3", "t1", "c1"],
+            "image_id": ["a", "b", "c", "d", "e", "f", "g"],
+            "task": ["task2"] * 6 + ["task1"],
+            "split": ["train", "test", "train", "train", "train", "train", "dev"],
+            "role": ["generated", "generated", "real", "real", "real", "real", "used"],
+            "label": ["model_1", None, "model_1", "model_2", "model_2", "model_1", None],
+        }
+    )
+    manifest.loc[5, "task"] = "task1"  # a task 1 real row is no subset
+    features = pd.DataFrame(
+        {"key": ["r3", "g1", "r1", "g2", "r2"], "f0": [3.0, 0, 1, 0, 2], "f1": [0.0, 0, 0, 0, 0]}
+    )
+    rows, X = task2_real_rows(manifest, features)
+    assert list(rows["key"]) == ["r1", "r2", "r3"]
+    assert list(rows["label"]) == ["model_1", "model_2", "model_2"]
+    assert X.tolist() == [[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]
+    with pytest.raises(AttributionError, match="1 task 2 real images have no features, e.g. r2"):
+        task2_real_rows(manifest, features[features.key != "r2"])
+    rows, X = task2_real_rows(manifest[manifest.role != "real"], features)
+    assert rows.empty and X.shape == (0, 2)

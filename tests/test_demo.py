@@ -1,8 +1,20 @@
 """The demo plan: who is used, who is held out, and clear errors for impossible settings."""
 
+import os
+import re
+
+import numpy as np
 import pytest
 
-from ctprints.demo import SCALES, DemoConfigError, dataset_spec, max_used_patients, plan_demo
+from ctprints.demo import (
+    SCALES,
+    DemoConfigError,
+    dataset_spec,
+    max_used_patients,
+    plan_demo,
+    split_task1_truth,
+    write_layout,
+)
 
 
 def demo_config(**overrides) -> dict:
@@ -107,9 +119,10 @@ def test_repeated_task2_family_is_an_error() -> None:
         plan_demo(config, 0)
 
 
-def test_demo_without_task1_groups_is_an_error() -> None:
-    with pytest.raises(DemoConfigError, match="demo.task1: no groups"):
-        plan_demo(demo_config(task1={}), 0)
+def test_demo_without_task1_groups_builds_task2_only() -> None:
+    plan = plan_demo(demo_config(task1={}), 0)
+    assert plan.task1_groups == [] and len(plan.task2_labels) == 4
+    assert dataset_spec(plan)["task1"] == {}
 
 
 def test_unknown_scale_names_the_key() -> None:
@@ -136,3 +149,167 @@ def test_parallel_rendering_equals_serial_rendering() -> None:
     for key in ("images", "patient", "slice"):
         assert (serial[key] == parallel[key]).all()
     assert serial["patient"].tolist()[:4] == ["P0001"] * 3 + ["P0002"]
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def scenario_config(scenario: str, **task2) -> dict:
+    config = demo_config()
+    config["task2"] = {
+        "scenario": scenario,
+        "families": ["upconv_gan", "resize_gan", "vae", "ddpm"],
+        "family": "upconv_gan",
+        "generators": 4,
+        "patients": None,
+        "unseen": None,
+        **task2,
+    }
+    return config
+
+
+def _task2_patients(plan, label):
+    return set(plan.instances[f"task2_{label}"].patients)
+
+
+def test_subsets_scenario_trains_one_family_on_disjoint_subsets_in_the_2025_layout() -> None:
+    plan = plan_demo(scenario_config("subsets"), 0)
+    assert plan.task2_labels == ["subset_1", "subset_2", "subset_3", "subset_4"]
+    assert plan.task2_unseen == [] and plan.layout == "2025"
+    assert {plan.instances[f"task2_{label}"].family for label in plan.task2_labels} == {
+        "upconv_gan"
+    }
+    subsets = [_task2_patients(plan, label) for label in plan.task2_labels]
+    assert all(a.isdisjoint(b) for i, a in enumerate(subsets) for b in subsets[i + 1 :])
+    assert len({plan.instances[f"task2_{label}"].seed for label in plan.task2_labels}) == 4
+    spec = dataset_spec(plan, "data/x")
+    assert spec["task2"] == {"preset": "imageclef2025", "root": "data/x/task2", "n_generators": 4}
+
+
+def test_subsets_unseen_holds_back_the_last_subset() -> None:
+    plan = plan_demo(scenario_config("subsets_unseen"), 0)
+    assert plan.task2_unseen == ["subset_4"] and plan.task2_known() == [
+        "subset_1",
+        "subset_2",
+        "subset_3",
+    ]
+    assert "train" not in plan.instances["task2_subset_4"].samples
+
+
+def test_seeds_scenario_shares_the_patients_and_differs_only_in_seed() -> None:
+    plan = plan_demo(scenario_config("seeds", generators=3), 0)
+    assert plan.task2_labels == ["model_1", "model_2", "model_3"] and plan.layout == "2023"
+    assert _task2_patients(plan, "model_1") == _task2_patients(plan, "model_3")
+    assert len({plan.instances[f"task2_{label}"].seed for label in plan.task2_labels}) == 3
+    assert plan.task2_unseen == ["model_3"]
+
+
+def test_unseen_sibling_is_a_second_generator_of_the_first_family_on_other_patients() -> None:
+    plan = plan_demo(scenario_config("unseen_sibling"), 0)
+    assert plan.task2_labels == [f"model_{k}" for k in range(1, 6)]
+    assert plan.task2_unseen == ["model_5"]
+    sibling, first = plan.instances["task2_model_5"], plan.instances["task2_model_1"]
+    assert sibling.family == first.family == "upconv_gan"
+    assert set(sibling.patients).isdisjoint(first.patients)
+
+
+def test_the_families_scenario_is_todays_demo() -> None:
+    """Naming the default scenario changes nothing: the same patients, generators and seeds."""
+    old = plan_demo(demo_config(), 3)
+    new = plan_demo(scenario_config("families"), 3)
+    assert new.to_dict() == old.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("task2", "message"),
+    [
+        ({"scenario": "gans"}, "demo.task2.scenario: unknown scenario 'gans'; known: families"),
+        (
+            {"scenario": "subsets", "patients": 5},
+            "demo.task2.patients: 5 patients cannot fill 4 disjoint subsets",
+        ),
+        (
+            {"scenario": "unseen_sibling", "unseen": 2},
+            "demo.task2.unseen: 2; the unseen_sibling scenario has exactly one",
+        ),
+        ({"scenario": "seeds", "family": "gan"}, "demo.task2.family: unknown generator family"),
+        ({"scenario": "seeds", "unseen": 4}, "demo.task2.unseen: 4 unseen of 4 generators"),
+    ],
+)
+def test_impossible_scenarios_name_the_key(task2, message) -> None:
+    with pytest.raises(DemoConfigError, match=re.escape(message)):
+        plan_demo(scenario_config(**task2), 0)
+
+
+def test_a_datasets_own_demo_section_is_named_in_its_errors() -> None:
+    with pytest.raises(DemoConfigError, match=r"^datasets\.b\.demo\.task2\.scenario: unknown"):
+        plan_demo(scenario_config("gans"), 0, key="datasets.b.demo")
+
+
+def _fake_benchmark(plan):
+    """Rendered patients and generator samples of the right shapes, without training."""
+    size, slices = plan.image_size, plan.slices_per_patient
+    patients = list(plan.patients)
+    rng = np.random.default_rng(0)
+    real = {
+        "images": rng.integers(0, 255, (len(patients) * slices, size, size), dtype=np.uint8),
+        "patient": np.repeat(np.asarray(patients), slices),
+        "slice": np.tile(np.arange(slices), len(patients)),
+    }
+    samples = {
+        name: {
+            purpose: rng.integers(0, 255, (count, size, size), dtype=np.uint8)
+            for purpose, count in instance.samples.items()
+        }
+        for name, instance in plan.instances.items()
+    }
+    return real, samples
+
+
+@pytest.mark.parametrize("scenario", ["families", "subsets", "subsets_unseen", "seeds"])
+def test_every_scenario_writes_its_editions_layout_and_ground_truth(tmp_path, scenario) -> None:
+    from ctprints.datasets import dataset_sources
+
+    config = scenario_config(scenario, generators=3)
+    config["task1"] = {}
+    plan = plan_demo(config, 0)
+    real, samples = _fake_benchmark(plan)
+    root = tmp_path / "data" / "b"
+    write_layout(plan, real, samples, root, root / "ground_truth", tmp_path / "t1.csv")
+    task2 = root / "task2"
+    known = plan.task2_known()
+    if plan.layout == "2025":
+        assert sorted(p.name for p in (task2 / "generated").iterdir()) == known
+        assert sorted(p.name for p in (task2 / "real").iterdir()) == known
+        real_1 = sorted(p.name for p in (task2 / "real" / known[0]).iterdir())
+        assert real_1[0] == "real_0001.png"
+        assert len(real_1) == len(plan.instances[f"task2_{known[0]}"].patients) * 4
+        test = task2 / "generated_unknown"
+    else:
+        assert sorted(p.name for p in (task2 / "train").iterdir()) == known
+        test = task2 / "test" / "generated_unknown"
+    test_ids = sorted(p.stem for p in test.iterdir())
+    truth = (root / "ground_truth" / "task2.csv").read_text().splitlines()
+    assert sorted(line.split(",")[0] for line in truth) == test_ids
+    assert {line.split(",")[1] for line in truth} == set(plan.task2_labels)
+    # The dataset config the plan derives reads exactly these folders.
+    sources = dataset_sources("b", dataset_spec(plan, str(root)))
+    assert all(os.path.isdir(source.folder) for source in sources)
+    assert any(s.role == "real" for s in sources) == (plan.layout == "2025")
+
+
+def test_task1_truth_table_splits_into_each_groups_truth_file(tmp_path) -> None:
+    plan = plan_demo(demo_config(), 0)
+    real, samples = _fake_benchmark(plan)
+    root = tmp_path / "data"
+    write_layout(plan, real, samples, root, root / "gt", tmp_path / "t1.csv")
+    assert not list((root / "gt").glob("task1_*"))
+    counts = [
+        split_task1_truth(tmp_path / "t1.csv", g, tmp_path / f"{g}.csv")
+        for g in ("group1", "group2")
+    ]
+    lines = (tmp_path / "group1.csv").read_text().splitlines()
+    assert len(lines) == counts[0] > 0 and set(line.split(",")[1] for line in lines) == {"0", "1"}
+    with pytest.raises(ValueError, match="no ground truth for Task 1 group 'group3'"):
+        split_task1_truth(tmp_path / "t1.csv", "group3", tmp_path / "group3.csv")
+    assert not (tmp_path / "group3.csv").exists()

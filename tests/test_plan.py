@@ -37,7 +37,10 @@ def config_with(**changes) -> dict:
 
 def test_the_default_config_plans_the_small_demo_in_full() -> None:
     plan = build_plan(config_with())
-    assert list(plan.datasets) == ["demo"]
+    assert plan.run_datasets == ("demo",)
+    # The study's datasets are planned too (so `snakemake study` needs no other config), but no
+    # target of `all` reaches them.
+    assert [name for name in plan.datasets if name != "demo"] == list(plan.study)
     demo = plan.datasets["demo"]
     assert demo.builder == "demo" and demo.image_size == 64
     assert demo.task2.labels == ("model_1", "model_2", "model_3")
@@ -81,7 +84,8 @@ def test_every_planned_file_follows_a_named_pattern() -> None:
         + plan.evaluation_files()
         + plan.figures()
         + plan.summaries()
-        + plan.demo_truth_files()
+        + plan.demo_truth_files("demo")
+        + plan.study_files()
         + list(plan.task1_evaluation_inputs("demo").values())
     )
     assert len(set(files)) > 100
@@ -122,7 +126,7 @@ def test_task1_evaluation_inputs_are_keyed_not_ordered() -> None:
 def test_tiny_scale_trains_at_32_pixels_and_labels_a_tenth_of_its_test_images() -> None:
     plan = build_plan(config_with(**{"demo.scale": "tiny"}))
     task2 = plan.datasets["demo"].task2
-    assert task2.size == 32 and plan.sizes == ["32"]
+    assert task2.size == 32 and "32" in plan.sizes
     assert task2.pseudo_count == math.ceil(0.1 * 32)
 
 
@@ -180,9 +184,33 @@ def test_fill_leaves_the_other_wildcards() -> None:
         ({"task1.run.embedder": "vgg"}, "task1.run.embedder: 'vgg' is not among embed.embedders"),
         ({"task1.paper.embedders": ["vgg"]}, "task1.paper.embedders: vgg not among"),
         ({"datasets.demo.task2": {"n_generators": 9}}, "datasets.demo.task2: set by the `demo`"),
+        ({"study.scenarios": ["families", "gans"]}, "study.scenarios[1]: unknown scenario 'gans'"),
+        ({"study.scale": "huge"}, "study.scale: unknown scale 'huge'"),
+        (
+            {"datasets.study": {"builder": "demo"}, "run_datasets": ["study"]},
+            "datasets.study: the name is taken by the study",
+        ),
+        (
+            {"datasets.b": {"builder": "demo", "demo": {"task2": {"scenario": "x"}}}},
+            "",  # not run: only run_datasets and the study are planned
+        ),
+        (
+            {
+                "datasets.b": {"builder": "demo", "demo": {"task2": {"scenario": "x"}}},
+                "run_datasets": ["b"],
+            },
+            "datasets.b.demo.task2.scenario: unknown scenario 'x'",
+        ),
+        (
+            {"task2.run": {"method": "subsets", "embedder": "spectrum"}},
+            "task2.run.method: subsets needs each generator's real training images",
+        ),
     ],
 )
 def test_a_bad_config_raises_one_error_type_naming_the_key(changes, message) -> None:
+    if not message:
+        build_plan(config_with(**changes))
+        return
     with pytest.raises(ConfigError) as error:
         build_plan(config_with(**changes))
     assert str(error.value).startswith(message), str(error.value)
@@ -306,3 +334,66 @@ def test_a_failed_truth_check_removes_outputs_of_any_run_not_just_planned_ones()
         any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
         for path in plan.evaluation_files()
     )
+
+
+def test_an_empty_study_seed_list_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"study\.seeds: \[\] should be non-empty"):
+        config_with(**{"study.seeds": []})
+
+
+def test_the_study_plans_every_scenario_at_every_seed() -> None:
+    plan = build_plan(config_with(**{"study.seeds": [4, 7]}))
+    assert list(plan.study) == [
+        f"study_{scenario}_s{seed}"
+        for scenario in ("families", "subsets", "subsets_unseen", "seeds", "unseen_sibling")
+        for seed in (4, 7)
+    ]
+    subsets = plan.datasets["study_subsets_s7"]
+    assert subsets.seed == 7 and subsets.demo.seed == 7 and subsets.demo.scale == "small"
+    assert subsets.spec["task2"]["root"] == "data/study_subsets_s7/task2"
+    assert subsets.has_real_subsets and not subsets.task1
+    assert subsets.task2.labels == ("subset_1", "subset_2", "subset_3", "subset_4")
+    assert subsets.task2.rounds == ("round0",)  # no unseen generator, so no round 1
+    # Task 1 only on families; subsets runs only where real subsets exist.
+    assert [name for name in plan.study if plan.datasets[name].task1] == [
+        "study_families_s4",
+        "study_families_s7",
+    ]
+    assert "subsets_spectrum" in plan.task2_runs("study_subsets_s4")
+    assert "subsets_spectrum" not in plan.task2_runs("study_seeds_s4")
+    assert plan.skipped_methods("study_seeds_s4") == ["subsets"]
+    sibling = plan.datasets["study_unseen_sibling_s4"].task2
+    assert sibling.n_generators == 5 and sibling.unseen_label == "model_5"
+    files = plan.study_files()
+    assert "results/study_subsets_unseen_s4/evaluation/task2.tsv" in files
+    assert "results/study_families_s7/evaluation/task1.tsv" in files
+    assert "results/study_seeds_s7/evaluation/task1.tsv" not in files
+    rows = {row["dataset"]: row for row in plan.study_datasets()}
+    assert rows["study_seeds_s7"]["paper_runs"] == ["tsne_kmeans_spectrum", "ensemble_64_round1"]
+    # None of it is a target of `all`.
+    assert not any("study_" in f for f in plan.manifests() + plan.evaluation_files())
+
+
+def test_a_second_demo_dataset_is_written_to_its_own_folder() -> None:
+    plan = build_plan(
+        config_with(
+            **{
+                "datasets.hard": {
+                    "builder": "demo",
+                    "demo": {"seed": 5, "task2": {"scenario": "seeds"}, "task1": {}},
+                },
+                "run_datasets": ["demo", "hard"],
+            }
+        )
+    )
+    hard = plan.datasets["hard"]
+    assert hard.seed == 5 and plan.datasets["demo"].seed == 0
+    assert hard.spec["task2"]["root"] == "data/hard/task2"
+    assert hard.spec["ground_truth"]["task2"] == "data/hard/ground_truth/task2.csv"
+    assert hard.demo.scale == "small" and hard.demo.scenario == "seeds"
+    assert "results/hard/contact_sheet.png" in plan.figures()
+    assert plan.demo_truth_files("hard") == [
+        "data/hard/ground_truth/task2.csv",
+        "data/hard/ground_truth/patients.csv",
+    ]
+    assert "results/hard/manifest.parquet" in plan.manifests()

@@ -159,6 +159,8 @@ class OpenSetAttribution:
     unseen generator's images lie. Needs at least three training generators.
     """
 
+    name = "openset"  # how error messages call the method
+
     def __init__(
         self,
         n_generators: int,
@@ -175,10 +177,13 @@ class OpenSetAttribution:
         self.new_label = new_label
         self.random_state = random_state
 
-    def _knn_distance(self, reference: np.ndarray, queries: np.ndarray, exclude_self: bool):
+    def _knn_distance(
+        self, reference: np.ndarray, queries: np.ndarray, exclude_self: bool, k: int | None = None
+    ) -> np.ndarray:
+        """Mean distance of each query to its ``k`` (default ``self.k``) nearest reference rows."""
         from sklearn.neighbors import NearestNeighbors
 
-        k = min(self.k, len(reference) - int(exclude_self))
+        k = min(k or self.k, len(reference) - int(exclude_self))
         search = NearestNeighbors(n_neighbors=k + int(exclude_self)).fit(reference)
         distances = search.kneighbors(queries)[0]
         return distances[:, int(exclude_self) :].mean(axis=1)
@@ -196,20 +201,24 @@ class OpenSetAttribution:
             )
         return np.concatenate(seen), np.concatenate(unseen)
 
-    def fit(self, X: np.ndarray, y: Sequence[str | None]) -> OpenSetAttribution:
-        X = np.asarray(X, dtype=np.float64)
+    def _training_labels(self, y: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, list]:
+        """The training mask, the training rows' labels (as str) and the sorted known labels."""
         train = _training_mask(y)
         labels = np.array([str(label) for label in np.asarray(y, dtype=object)[train]])
         known, counts = np.unique(labels, return_counts=True)
-        known = list(known)
-        if len(known) < 3:
-            raise AttributionError(
-                f"openset needs at least 3 training generators for leave-one-generator-out "
-                f"validation; got {len(known)}"
-            )
         if counts.min() < 2:
-            raise AttributionError("openset needs at least 2 training images per generator")
-        seen, unseen = self._validation_scores(X[train], labels)
+            raise AttributionError(f"{self.name} needs at least 2 training images per generator")
+        return train, labels, list(known)
+
+    def _fit_threshold(self, X_train: np.ndarray, labels: np.ndarray) -> float:
+        """Sets ``threshold_`` by leave-one-generator-out validation (see the class docstring)."""
+        n_known = len(set(labels))
+        if n_known < 3:
+            raise AttributionError(
+                f"{self.name} needs at least 3 training generators for leave-one-generator-out "
+                f"validation of its unseen-generator rejection; got {n_known}"
+            )
+        seen, unseen = self._validation_scores(X_train, labels)
         candidates = np.unique(np.concatenate([seen, unseen]))
         accuracy = [((seen <= t).mean() + (unseen > t).mean()) / 2 for t in candidates]
         best = int(np.argmax(accuracy))
@@ -217,17 +226,31 @@ class OpenSetAttribution:
         upper = candidates[best + 1] if best + 1 < len(candidates) else candidates[best]
         self.threshold_ = float((candidates[best] + upper) / 2)
         self.validation_balanced_accuracy_ = float(accuracy[best])
-        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
-        reference = self.reducer_.fit_transform(X[train])
-        Z = self.reducer_.transform(X)
-        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
-        predicted = self.classifier_.predict(Z)
-        distance = self._knn_distance(reference, Z, exclude_self=False)
-        rejected = (~train) & (distance > self.threshold_)
+        return self.threshold_
+
+    def _assign(
+        self,
+        Z: np.ndarray,
+        train: np.ndarray,
+        y: Sequence[str | None],
+        known: list,
+        predicted: np.ndarray,
+        threshold: float | None,
+    ) -> None:
+        """``labels_``, ``clusters_``, ``mapping_`` and ``rejected_`` from the predictions.
+
+        With a threshold, test rows farther than it from the training rows (in ``Z``) are
+        rejected; with unseen generators they are split by k-means into new generators.
+        """
+        rejected = np.zeros(len(Z), dtype=bool)
+        if threshold is not None:
+            distance = self._knn_distance(Z[train], Z, exclude_self=False)
+            rejected = (~train) & (distance > threshold)
         n_new = max(0, self.n_generators - len(known))
         names = new_labels(known, n_new, self.new_label)
+        labels = np.asarray(y, dtype=object)[train]
         clusters = np.array([known.index(label) for label in predicted])
-        clusters[train] = [known.index(label) for label in labels]
+        clusters[train] = [known.index(str(label)) for label in labels]
         self.labels_ = np.where(train, np.asarray(y, dtype=object), predicted).astype(object)
         if n_new and rejected.sum() >= n_new:
             if n_new == 1:
@@ -240,6 +263,125 @@ class OpenSetAttribution:
         self.rejected_ = rejected
         self.clusters_ = clusters
         self.mapping_ = {i: label for i, label in enumerate(known + names)}
+
+    def fit(self, X: np.ndarray, y: Sequence[str | None]) -> OpenSetAttribution:
+        X = np.asarray(X, dtype=np.float64)
+        train, labels, known = self._training_labels(y)
+        threshold = self._fit_threshold(X[train], labels)
+        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
+        reference = self.reducer_.fit_transform(X[train])
+        Z = self.reducer_.transform(X)
+        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
+        self._assign(Z, train, y, known, self.classifier_.predict(Z), threshold)
+        return self
+
+
+class SubsetAttribution(OpenSetAttribution):
+    """Attribution by closeness to each generator's real training subset (ImageCLEF 2025).
+
+    In the 2025 data each generator was trained on its own disjoint subset of real patients,
+    given as ``real/<subset>/`` beside its samples in ``generated/<subset>/``, and a
+    generator's samples resemble its own training patients. So every row gets, for each real
+    subset, the log of its mean distance to its ``k_real`` nearest real images of that subset
+    (in a standardised, PCA-reduced space fitted on the real and training rows). These closeness
+    features, standardised on the training rows, are appended to the row's own embedding
+    (standardised and PCA-reduced as in :class:`OpenSetAttribution`) and a logistic regression
+    on the combined features names the row: the real-subset evidence and the fingerprint
+    classifier in one model.
+
+    Unseen generators (``n_generators`` above the training generators) are rejected with
+    :class:`OpenSetAttribution`'s distance rule on the embedding, which needs three training
+    generators; with none unseen (the 2025 setting) nothing is rejected and two suffice.
+    ``nearest_subset_accuracy_`` is the share of training rows whose closest real subset is
+    their own: how much the subsets alone say.
+    """
+
+    name = "subsets"
+
+    def __init__(
+        self,
+        n_generators: int,
+        pca: int | None = 50,
+        C: float = 1.0,
+        k: int = 5,
+        k_real: int = 5,
+        new_label: str | None = None,
+        random_state: int = 0,
+    ):
+        super().__init__(
+            n_generators, pca=pca, C=C, k=k, new_label=new_label, random_state=random_state
+        )
+        self.k_real = k_real
+
+    def _real_subsets(
+        self, n_features: int, real_X, real_labels, known: list
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The real rows as floats and their subset labels as str, checked against ``known``."""
+        if real_X is None or len(real_X) == 0:
+            raise AttributionError(
+                "subsets needs the real images of each generator's training subset "
+                "(real/<subset>/); this dataset has none"
+            )
+        real_X = np.asarray(real_X, dtype=np.float64)
+        if real_labels is None or len(real_labels) != len(real_X):
+            raise AttributionError("subsets needs one subset label per real image")
+        if real_X.shape[1] != n_features:
+            raise AttributionError(
+                f"real images have {real_X.shape[1]} features, generated ones {n_features}"
+            )
+        real_labels = np.array([str(label) for label in real_labels])
+        missing = sorted(set(known) - set(real_labels))
+        if missing:
+            raise AttributionError(
+                f"subsets: training generator(s) {', '.join(missing)} have no real subset "
+                "(real/<subset>/ with the same name as generated/<subset>/)"
+            )
+        extra = sorted(set(real_labels) - set(known))
+        if extra:
+            raise AttributionError(
+                f"subsets: real subset(s) {', '.join(extra)} are not training generators "
+                "(no generated/<subset>/ of that name)"
+            )
+        return real_X, real_labels
+
+    def _closeness(
+        self, X: np.ndarray, train: np.ndarray, real_X: np.ndarray, real_labels, subsets: list
+    ) -> np.ndarray:
+        """(N, subsets) log mean distance of every row to its nearest real images per subset."""
+        space = _reducer(self.pca, len(real_X) + int(train.sum()), X.shape[1], self.random_state)
+        real = space.fit(np.vstack([real_X, X[train]])).transform(real_X)
+        rows = space.transform(X)
+        columns = [
+            self._knn_distance(real[real_labels == s], rows, exclude_self=False, k=self.k_real)
+            for s in subsets
+        ]
+        return np.log(np.maximum(np.stack(columns, axis=1), 1e-12))
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: Sequence[str | None],
+        real_X: np.ndarray | None = None,
+        real_labels: Sequence[str] | None = None,
+    ) -> SubsetAttribution:
+        X = np.asarray(X, dtype=np.float64)
+        train, labels, known = self._training_labels(y)
+        real_X, real_labels = self._real_subsets(X.shape[1], real_X, real_labels, known)
+        threshold = None
+        if self.n_generators > len(known):
+            threshold = self._fit_threshold(X[train], labels)
+        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
+        self.reducer_.fit(X[train])
+        Z = self.reducer_.transform(X)
+        closeness = self._closeness(X, train, real_X, real_labels, known)
+        self.closeness_scaler_ = StandardScaler().fit(closeness[train])
+        combined = np.hstack([Z, self.closeness_scaler_.transform(closeness)])
+        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000)
+        self.classifier_.fit(combined[train], labels)
+        self.nearest_subset_accuracy_ = float(
+            (np.asarray(known)[closeness[train].argmin(axis=1)] == labels).mean()
+        )
+        self._assign(Z, train, y, known, self.classifier_.predict(combined), threshold)
         return self
 
 
@@ -247,9 +389,18 @@ METHODS = {
     "kmeans": KMeansAttribution,
     "tsne_kmeans": KMeansAttribution,
     "openset": OpenSetAttribution,
+    "subsets": SubsetAttribution,
 }
 # Which input a method clusters: the embeddings, or their t-SNE coordinates.
-METHOD_INPUT = {"kmeans": "embeddings", "tsne_kmeans": "tsne", "openset": "embeddings"}
+METHOD_INPUT = {
+    "kmeans": "embeddings",
+    "tsne_kmeans": "tsne",
+    "openset": "embeddings",
+    "subsets": "embeddings",
+}
+# Methods that read each generator's real training images (``real/<subset>/``, 2025): they run
+# only on datasets that give them.
+NEEDS_REAL = frozenset({"subsets"})
 
 
 def make_method(name: str, n_generators: int, settings: dict, new_label: str | None, seed: int):
@@ -321,3 +472,22 @@ def task2_rows(manifest, features):
         for label, split in zip(rows["label"], rows["split"], strict=True)
     ]
     return rows, X
+
+
+def task2_real_rows(manifest, features):
+    """Task 2 real rows (each generator's training subset, ``real/<subset>/``) with features.
+
+    Returns (rows, X): rows has key, image_id and label (the subset); with no real rows, empty
+    rows and a (0, d) array.
+    """
+    from ctprints.embed import feature_matrix
+
+    rows = manifest[(manifest["task"] == "task2") & (manifest["role"] == "real")]
+    rows = rows[["key", "image_id", "label"]].reset_index(drop=True)
+    indexed = features.set_index("key")
+    missing = set(rows["key"]) - set(indexed.index)
+    if missing:
+        raise AttributionError(
+            f"{len(missing)} task 2 real images have no features, e.g. {min(missing)}"
+        )
+    return rows, feature_matrix(indexed.loc[rows["key"]].reset_index())

@@ -56,6 +56,47 @@ DEV_PATIENTS = "dev_patients.csv"  # per task 1 group: image_id, patient of the 
 GENERATOR_FAMILIES = ("upconv_gan", "resize_gan", "vae", "ddpm")
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """A named recipe for the Task 2 generators of a demo benchmark."""
+
+    layout: str  # "2023": train/<model_k>/, test/generated_unknown/; "2025": generated/<subset>/,
+    #              real/<subset>/, generated_unknown/
+    unseen: int  # generators without training data when demo.task2.unseen is null
+    summary: str
+
+
+SCENARIOS = {
+    "families": Scenario(
+        "2023", 1, "one generator per family in task2.families, each on its own patients"
+    ),
+    "subsets": Scenario(
+        "2025",
+        0,
+        "task2.generators generators of task2.family, each on its own disjoint patient subset "
+        "with its own seed; every generator is known and its real subset is given (2025)",
+    ),
+    "subsets_unseen": Scenario(
+        "2025",
+        1,
+        "as subsets, but the last subset's generator has neither generated nor real images "
+        "in the training folders",
+    ),
+    "seeds": Scenario(
+        "2023",
+        1,
+        "task2.generators generators of task2.family on the same patients, differing only in "
+        "their seed",
+    ),
+    "unseen_sibling": Scenario(
+        "2023",
+        1,
+        "one known generator per family in task2.families, and an unseen generator of the "
+        "first family trained on other patients",
+    ),
+}
+
+
 class DemoConfigError(ConfigError):
     """A demo config value that cannot work; the message starts with the config key."""
 
@@ -81,6 +122,7 @@ class Plan:
     steps: int
     batch_size: int
     base_channels: int
+    scenario: str = "families"
     patients: dict[str, int] = field(default_factory=dict)  # patient_id -> anatomy seed
     # patient_id -> (task, group or generator label, role, split)
     assignment: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
@@ -91,6 +133,15 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def layout(self) -> str:
+        """The Task 2 folder layout: "2023" (train/model_k) or "2025" (generated/<subset>)."""
+        return SCENARIOS[self.scenario].layout
+
+    def task2_known(self) -> list[str]:
+        """Task 2 labels with training folders, in order."""
+        return [label for label in self.task2_labels if label not in self.task2_unseen]
 
     def task2_test_count(self) -> int:
         """Images the task 2 test folder will hold (every generator's test samples)."""
@@ -119,8 +170,22 @@ def max_used_patients(total: int) -> int:
     return max((used for used in range(total + 1) if total - used >= used // 2 + 1), default=0)
 
 
-def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
-    """Assign patients and generators from the ``demo`` config section; raise naming bad keys."""
+def plan_demo(demo: dict[str, Any], seed: int, key: str = "demo") -> Plan:
+    """Assign patients and generators from a ``demo`` config section; raise naming bad keys.
+
+    ``seed`` is used unless the section sets its own; ``key`` is where the section sits in the
+    config, for error messages (``demo``, or a dataset's merged section).
+    """
+    try:
+        return _plan_demo(demo, seed if demo.get("seed") is None else demo["seed"])
+    except DemoConfigError as error:
+        message = str(error)
+        if key == "demo" or not message.startswith("demo."):
+            raise
+        raise DemoConfigError(key + message.removeprefix("demo")) from None
+
+
+def _plan_demo(demo: dict[str, Any], seed: int) -> Plan:
     _check_demo(demo)
     scale = SCALES[demo["scale"]]
     plan = Plan(
@@ -132,6 +197,7 @@ def plan_demo(demo: dict[str, Any], seed: int) -> Plan:
         steps=demo.get("steps") or scale.steps,
         batch_size=scale.batch_size,
         base_channels=scale.base_channels,
+        scenario=demo["task2"].get("scenario") or "families",
     )
     rng = np.random.default_rng(_sub_seed(seed, "assignment"))
     counter = iter(range(1, 10**6))
@@ -158,29 +224,68 @@ def _check_demo(demo: dict[str, Any]) -> None:
         raise DemoConfigError(
             f"demo.window: unknown window {demo['window']!r}; known: {', '.join(WINDOWS)}"
         )
-    families = list(demo["task2"]["families"])
+    _check_task2(demo["task2"], SCALES[demo["scale"]])
+
+
+def _check_family(key: str, family: str) -> None:
+    if family not in GENERATOR_FAMILIES:
+        raise DemoConfigError(
+            f"{key}: unknown generator family {family!r}; known: {', '.join(GENERATOR_FAMILIES)}"
+        )
+
+
+def task2_unseen(task2: dict[str, Any]) -> int:
+    """Generators without training data: as configured, or the scenario's default."""
+    unseen = task2.get("unseen")
+    return SCENARIOS[task2.get("scenario") or "families"].unseen if unseen is None else unseen
+
+
+def task2_generators(task2: dict[str, Any]) -> int:
+    """How many Task 2 generators a scenario trains."""
+    scenario = task2.get("scenario") or "families"
+    if scenario == "families":
+        return len(task2["families"])
+    if scenario == "unseen_sibling":
+        return len(task2["families"]) + 1
+    return task2.get("generators") or 4
+
+
+def _check_task2(task2: dict[str, Any], scale: Scale) -> None:
+    """Raise on a Task 2 scenario that cannot be built."""
+    scenario = task2.get("scenario") or "families"
+    if scenario not in SCENARIOS:
+        raise DemoConfigError(
+            f"demo.task2.scenario: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}"
+        )
+    families = list(task2["families"])
     for index, family in enumerate(families):
-        if family not in GENERATOR_FAMILIES:
-            raise DemoConfigError(
-                f"demo.task2.families[{index}]: unknown generator family {family!r}; "
-                f"known: {', '.join(GENERATOR_FAMILIES)}"
-            )
+        _check_family(f"demo.task2.families[{index}]", family)
+    _check_family("demo.task2.family", task2.get("family") or "upconv_gan")
     repeated = sorted({f for f in families if families.count(f) > 1})
-    if repeated:
+    if repeated and scenario in ("families", "unseen_sibling"):
         raise DemoConfigError(
             f"demo.task2.families: {', '.join(repeated)} listed twice; task 2 asks which "
             "generator made an image, so each needs its own family"
         )
-    if not demo["task1"]:
+    generators, unseen = task2_generators(task2), task2_unseen(task2)
+    if scenario == "unseen_sibling" and unseen != 1:
         raise DemoConfigError(
-            "demo.task1: no groups; give at least one, e.g. group1: {family: vae}"
+            f"demo.task2.unseen: {unseen}; the unseen_sibling scenario has exactly one unseen "
+            "generator (leave unseen null)"
         )
-    unseen = demo["task2"]["unseen"]
-    if not 0 <= unseen < len(families):
+    if not 0 <= unseen < generators:
         raise DemoConfigError(
-            f"demo.task2.unseen: {unseen} unseen of {len(families)} generators; "
+            f"demo.task2.unseen: {unseen} unseen of {generators} generators; "
             "at least one generator needs a training folder"
         )
+    if scenario.startswith("subsets"):
+        patients = task2.get("patients") or generators * scale.task2_patients
+        if patients < 2 * generators:
+            raise DemoConfigError(
+                f"demo.task2.patients: {patients} patients cannot fill {generators} disjoint "
+                "subsets of at least 2 patients each; give at least "
+                f"{2 * generators} or fewer task2.generators"
+            )
 
 
 def _task1_group_size(group: str, spec: dict[str, Any], scale: Scale) -> tuple[int, int]:
@@ -248,20 +353,43 @@ def _plan_task1_group(
     plan.task1_groups.append(group)
 
 
+def _task2_recipe(task2: dict[str, Any], scale: Scale) -> list[tuple[str, str, int | str]]:
+    """The scenario's generators as (label, family, patients): a count of new patients, or
+    ``"shared"`` for the patients of the first generator."""
+    scenario = task2.get("scenario") or "families"
+    family = task2.get("family") or "upconv_gan"
+    count = task2_generators(task2)
+    if scenario == "families":
+        recipe = [(family_k, scale.task2_patients) for family_k in task2["families"]]
+    elif scenario == "unseen_sibling":
+        families = list(task2["families"])
+        recipe = [(f, scale.task2_patients) for f in families + families[:1]]
+    elif scenario == "seeds":
+        recipe = [(family, scale.task2_patients)] + [(family, "shared")] * (count - 1)
+    else:  # subsets: the patients split into disjoint subsets, as evenly as they go
+        patients = task2.get("patients") or count * scale.task2_patients
+        recipe = [(family, len(part)) for part in np.array_split(np.arange(patients), count)]
+    prefix = "subset" if SCENARIOS[scenario].layout == "2025" else "model"
+    return [(f"{prefix}_{index}", f, n) for index, (f, n) in enumerate(recipe, start=1)]
+
+
 def _plan_task2(
     plan: Plan,
     task2: dict[str, Any],
     scale: Scale,
     new_patients: Callable[[int], list[str]],
 ) -> None:
-    """One generator per family on its own patients; the last ``unseen`` have no training folder."""
-    families, unseen = list(task2["families"]), task2["unseen"]
-    for index, family in enumerate(families, start=1):
-        label = f"model_{index}"
-        ids = new_patients(scale.task2_patients)
+    """The scenario's generators, each with its patients; the last ``unseen`` have no training
+    folder (nor, in the 2025 layout, a real folder)."""
+    recipe = _task2_recipe(task2, scale)
+    unseen = task2_unseen(task2)
+    first: list[str] = []
+    for index, (label, family, patients) in enumerate(recipe, start=1):
+        ids = list(first) if patients == "shared" else new_patients(patients)
+        first = first or ids
         for patient in ids:
-            plan.assignment[patient] = ("task2", label, "train", "train")
-        known = index <= len(families) - unseen
+            plan.assignment.setdefault(patient, ("task2", label, "train", "train"))
+        known = index <= len(recipe) - unseen
         samples = {"test": scale.task2_test}
         if known:
             samples["train"] = scale.task2_train
@@ -280,7 +408,16 @@ def _plan_task2(
 
 def dataset_spec(plan: Plan, root: str = "data/demo") -> dict[str, Any]:
     """The dataset config (DATA.md roles to folders) of the layout :func:`write_layout` writes."""
-    known = [label for label in plan.task2_labels if label not in plan.task2_unseen]
+    known = plan.task2_known()
+    if plan.layout == "2025":
+        task2 = {"preset": "imageclef2025", "root": f"{root}/task2"}
+    else:
+        task2 = {
+            "root": f"{root}/task2",
+            "train": {label: f"train/{label}" for label in known},
+            "test": "test/generated_unknown",
+        }
+    task2["n_generators"] = len(plan.task2_labels)
     return {
         "builder": "demo",
         "image_size": plan.image_size,
@@ -292,12 +429,7 @@ def dataset_spec(plan: Plan, root: str = "data/demo") -> dict[str, Any]:
             }
             for group in plan.task1_groups
         },
-        "task2": {
-            "root": f"{root}/task2",
-            "train": {label: f"train/{label}" for label in known},
-            "test": "test/generated_unknown",
-            "n_generators": len(plan.task2_labels),
-        },
+        "task2": task2,
         "ground_truth": {
             "task1": {
                 group: f"{root}/{TRUTH_DIR}/task1_{group}.csv" for group in plan.task1_groups
@@ -418,20 +550,28 @@ def write_layout(
     samples: dict[str, dict[str, np.ndarray]],
     root: str | Path,
     truth_dir: str | Path,
+    task1_truth: str | Path | None = None,
 ) -> None:
     """Write the ImageCLEF-style folders under ``root`` and the ground truth under ``truth_dir``.
 
     ``samples[instance][purpose]`` holds each generator's (n, H, W) uint8 samples. Task 1 groups
-    use the 2023 folder names (generated, used, not_used, generated_1, real_unknown_1); task 2 has
-    ``train/model_<k>/`` for the known generators and ``test/generated_unknown/`` mixing all.
-    Test folders are shuffled, so file order reveals nothing.
+    use the 2023 folder names (generated, used, not_used, generated_1, real_unknown_1); task 2
+    the scenario's edition (:func:`_write_task2`). Test folders are shuffled, so file order
+    reveals nothing. Task 1 truth goes to ``truth_dir/task1_<group>.csv``, or with
+    ``task1_truth`` into that one table (group, image_id, label), which the workflow splits.
     """
     root, truth_dir = Path(root), Path(truth_dir)
     rng = np.random.default_rng(_sub_seed(plan.seed, "layout"))
-    patient_rows = []
+    patient_rows, truth_rows = [], []
     for group in plan.task1_groups:
-        patient_rows += _write_task1_group(plan, real, samples, group, root, truth_dir, rng)
-    _write_task2(plan, samples, root, truth_dir, rng)
+        rows, truth = _write_task1_group(plan, real, samples, group, root, rng)
+        patient_rows += rows
+        truth_rows += [(group, *row) for row in truth]
+        if task1_truth is None:
+            _write_csv(truth_dir / f"task1_{group}.csv", truth)
+    if task1_truth is not None:
+        _write_csv(Path(task1_truth), truth_rows, header=["group", "image_id", "label"])
+    patient_rows += _write_task2(plan, real, samples, root, truth_dir, rng)
     _write_csv(
         truth_dir / "patients.csv",
         patient_rows,
@@ -458,13 +598,14 @@ def _write_task1_group(
     samples: dict[str, dict[str, np.ndarray]],
     group: str,
     root: Path,
-    truth_dir: Path,
     rng: np.random.Generator,
-) -> list[tuple]:
-    """Write one task 1 group's folders, dev patients and test truth; return its patient rows."""
+) -> tuple[list[tuple], list[tuple]]:
+    """Write one task 1 group's folders and dev patients; return its patient rows and its test
+    truth rows (image_id, label)."""
     base = root / "task1" / group
     patient_rows = _write_task1_dev(plan, real, group, base)
-    patient_rows += _write_task1_test(plan, real, group, base, truth_dir, rng)
+    rows, truth = _write_task1_test(plan, real, group, base, rng)
+    patient_rows += rows
     generated = samples[f"task1_{group}"]
     _write_folder(
         base / "generated", _names("generated", len(generated["dev"]), 4), generated["dev"]
@@ -472,7 +613,7 @@ def _write_task1_group(
     _write_folder(
         base / "generated_1", _names("generated", len(generated["test"]), 5), generated["test"]
     )
-    return patient_rows
+    return patient_rows, truth
 
 
 def _write_task1_dev(
@@ -501,10 +642,9 @@ def _write_task1_test(
     real: dict[str, np.ndarray],
     group: str,
     base: Path,
-    truth_dir: Path,
     rng: np.random.Generator,
-) -> list[tuple]:
-    """Write the group's shuffled real_unknown_1 folder and its truth; return the patient rows."""
+) -> tuple[list[tuple], list[tuple]]:
+    """Write the group's shuffled real_unknown_1 folder; return the patient rows and the truth."""
     used = _task1_real(plan, real, group, "used", "test")
     not_used = _task1_real(plan, real, group, "not_used", "test")
     images = np.concatenate([used[0], not_used[0]])
@@ -515,8 +655,7 @@ def _write_task1_test(
     names = _names("real_unknown", len(images), 4)
     _write_folder(base / "real_unknown_1", names, images[order])
     truth = [(names[i], membership[j]) for i, j in enumerate(order)]
-    _write_csv(truth_dir / f"task1_{group}.csv", truth)
-    return [
+    rows = [
         (
             f"task1/{group}/{names[i]}",
             "task1",
@@ -528,32 +667,71 @@ def _write_task1_test(
         )
         for i, j in enumerate(order)
     ]
+    return rows, truth
 
 
 def _write_task2(
     plan: Plan,
+    real: dict[str, np.ndarray],
     samples: dict[str, dict[str, np.ndarray]],
     root: Path,
     truth_dir: Path,
     rng: np.random.Generator,
-) -> None:
-    """Write the known generators' training folders and the shuffled test folder with its truth."""
-    test_images, test_labels = [], []
+) -> list[tuple]:
+    """Write the known generators' training folders and the shuffled test folder with its truth.
+
+    The 2023 layout has ``train/<model_k>/`` and ``test/generated_unknown/``; the 2025 layout has
+    ``generated/<subset>/``, ``real/<subset>/`` (the subset's real images, which trained that
+    generator) and ``generated_unknown/``. Returns the patient rows of the real images written.
+    """
+    base = root / "task2"
+    modern = plan.layout == "2025"
+    test_images, test_labels, patient_rows = [], [], []
     for label in plan.task2_labels:
         drawn = samples[f"task2_{label}"]
         if "train" in drawn:
-            _write_folder(
-                root / "task2" / "train" / label,
-                _names(label, len(drawn["train"]), 4),
-                drawn["train"],
-            )
+            folder = base / ("generated" if modern else "train") / label
+            _write_folder(folder, _names(label, len(drawn["train"]), 4), drawn["train"])
+        if modern and label not in plan.task2_unseen:
+            patient_rows += _write_task2_real(plan, real, label, base / "real" / label)
         test_images.append(drawn["test"])
         test_labels += [label] * len(drawn["test"])
     images = np.concatenate(test_images)
     order = rng.permutation(len(images))
     names = _names("generated", len(images), 5)
-    _write_folder(root / "task2" / "test" / "generated_unknown", names, images[order])
+    test = base / ("generated_unknown" if modern else "test/generated_unknown")
+    _write_folder(test, names, images[order])
     _write_csv(truth_dir / "task2.csv", [(names[i], test_labels[j]) for i, j in enumerate(order)])
+    return patient_rows
+
+
+def _write_task2_real(
+    plan: Plan, real: dict[str, np.ndarray], label: str, folder: Path
+) -> list[tuple]:
+    """Write the real slices of one generator's patients; return their patient rows."""
+    mask = np.isin(real["patient"], plan.instances[f"task2_{label}"].patients)
+    names = _names("real", int(mask.sum()), 4)
+    _write_folder(folder, names, real["images"][mask])
+    return [
+        (f"task2/real/{label}/{name}", "task2", label, "train", "train", patient, slice_)
+        for name, patient, slice_ in zip(
+            names, real["patient"][mask], real["slice"][mask], strict=True
+        )
+    ]
+
+
+def split_task1_truth(table: str | Path, group: str, path: str | Path) -> int:
+    """Write one group's rows of the benchmark's Task 1 truth table as its truth file (the
+    run-file format, ``image_id,label``); return how many. Written whole or not at all."""
+    from ctprints.io import atomic_output
+
+    with open(table, newline="") as handle:
+        rows = [(r["image_id"], r["label"]) for r in csv.DictReader(handle) if r["group"] == group]
+    if not rows:
+        raise ValueError(f"{table}: no ground truth for Task 1 group {group!r}")
+    with atomic_output(path) as temporary:
+        _write_csv(Path(temporary), rows)
+    return len(rows)
 
 
 # ----------------------------------------------------------------------------- evidence

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ctprints.attacks import attack_settings, available_attacks
-from ctprints.attribution import METHOD_INPUT, new_labels
+from ctprints.attribution import METHOD_INPUT, NEEDS_REAL, new_labels
 from ctprints.config import ConfigError
 from ctprints.datasets import (
     Source,
@@ -27,9 +27,9 @@ from ctprints.datasets import (
     label_subfolders,
     resolve_path,
 )
+from ctprints.demo import SCALES, SCENARIOS, plan_demo
 from ctprints.demo import Plan as DemoPlan
 from ctprints.demo import dataset_spec as demo_dataset_spec
-from ctprints.demo import plan_demo
 from ctprints.embed import (
     CNN_BACKBONES,
     FINGERPRINTS,
@@ -41,7 +41,8 @@ from ctprints.io import FolderError, scan_folder
 from ctprints.submission import TASK1_LABELS
 from ctprints.train import TrainError, check_size, default_size, pseudo_count
 
-DEMO_ROOT = "data/demo"
+DEMO_ROOT = "data/{dataset}"  # where a `builder: demo` dataset is written
+STUDY = "study"  # results/study/ holds the study's leaderboard, so no dataset may take the name
 # Keys a dataset built by the demo may not set, since the demo section decides them.
 _DEMO_DECIDES = ("ground_truth", "task1", "task2")
 
@@ -54,14 +55,16 @@ class Paths:
     needs the file formats the same pattern.
     """
 
-    demo_real: str = "results/demo/benchmark/real.npz"
-    demo_model: str = "results/demo/benchmark/generators/{instance}/model.pt"
-    demo_history: str = "results/demo/benchmark/generators/{instance}/history.tsv"
-    demo_samples: str = "results/demo/benchmark/generators/{instance}/samples.npz"
+    demo_real: str = "results/{dataset}/benchmark/real.npz"
+    demo_model: str = "results/{dataset}/benchmark/generators/{instance}/model.pt"
+    demo_history: str = "results/{dataset}/benchmark/generators/{instance}/history.tsv"
+    demo_samples: str = "results/{dataset}/benchmark/generators/{instance}/samples.npz"
     demo_folder: str = DEMO_ROOT + "/{task}"
     demo_truth: str = DEMO_ROOT + "/ground_truth/{name}.csv"
-    demo_signal: str = "results/demo/benchmark/signal.tsv"
-    demo_contact_sheet: str = "results/demo/contact_sheet.png"
+    # Every Task 1 group's truth in one table, which rule demo_task1_truth splits per group.
+    demo_task1_truth: str = "results/{dataset}/benchmark/task1_truth.csv"
+    demo_signal: str = "results/{dataset}/benchmark/signal.tsv"
+    demo_contact_sheet: str = "results/{dataset}/contact_sheet.png"
     manifest: str = "results/{dataset}/manifest.parquet"
     embeddings: str = "results/{dataset}/embeddings/{embedder}.parquet"
     tsne: str = "results/{dataset}/task2/tsne/{embedder}.parquet"
@@ -83,6 +86,10 @@ class Paths:
     confusion: str = "results/{dataset}/evaluation/confusion/task2_{run}.png"
     roc: str = "results/{dataset}/evaluation/roc/task1_{group}_{embedder}.png"
     summary: str = "results/{dataset}/summary.md"
+    leaderboard: str = f"results/{STUDY}/leaderboard.tsv"
+    leaderboard_md: str = f"results/{STUDY}/leaderboard.md"
+    leaderboard_plot: str = f"results/{STUDY}/leaderboard.png"
+    leaderboard_task1_plot: str = f"results/{STUDY}/leaderboard_task1.png"
 
 
 PATHS = Paths()
@@ -164,6 +171,13 @@ class DatasetPlan:
     sources: tuple[Source, ...]
     task2: Task2Plan | None
     task1: tuple[Task1Group, ...]
+    seed: int  # of the analysis; a demo-built dataset's is its benchmark seed
+    demo: DemoPlan | None = None  # the benchmark plan of a `builder: demo` dataset
+
+    @property
+    def has_real_subsets(self) -> bool:
+        """Task 2 gives each generator's real training images (the 2025 ``real/<subset>/``)."""
+        return any(s.task == "task2" and s.role == "real" for s in self.sources)
 
     @property
     def builder(self) -> str | None:
@@ -191,8 +205,9 @@ class RunPlan:
     """Everything the rules need to know about a run, derived from the config once."""
 
     seed: int
-    demo: DemoPlan
-    datasets: dict[str, DatasetPlan]
+    datasets: dict[str, DatasetPlan]  # every dataset the rules may run on: run_datasets, study's
+    run_datasets: tuple[str, ...]  # the datasets the target rules run on
+    study: dict[str, tuple[str, int]]  # the study's datasets: name -> (scenario, seed)
     embedders: tuple[str, ...]
     embed_weights: dict[str, str]
     methods: tuple[str, ...]
@@ -226,11 +241,11 @@ class RunPlan:
 
     @property
     def task2_datasets(self) -> list[str]:
-        return [name for name, dataset in self.datasets.items() if dataset.task2]
+        return [name for name in self.run_datasets if self.datasets[name].task2]
 
     @property
     def task1_datasets(self) -> list[str]:
-        return [name for name, dataset in self.datasets.items() if dataset.task1]
+        return [name for name in self.run_datasets if self.datasets[name].task1]
 
     @property
     def task2_evaluated(self) -> list[str]:
@@ -240,19 +255,36 @@ class RunPlan:
     @property
     def task1_evaluated(self) -> list[str]:
         """Datasets with Task 1 ground truth, sorted."""
-        return sorted(name for name, dataset in self.datasets.items() if dataset.task1_evaluated)
+        return sorted(name for name in self.run_datasets if self.datasets[name].task1_evaluated)
 
     @property
     def rounds(self) -> list[str]:
-        return sorted({r for name in self.task2_datasets for r in self.datasets[name].task2.rounds})
+        return sorted({r for task2 in self._task2_plans for r in task2.rounds})
 
     @property
     def sizes(self) -> list[str]:
-        return sorted({str(self.datasets[name].task2.size) for name in self.task2_datasets})
+        return sorted({str(task2.size) for task2 in self._task2_plans})
 
     @property
     def groups(self) -> list[str]:
         return sorted({g for dataset in self.datasets.values() for g in dataset.groups})
+
+    @property
+    def _task2_plans(self) -> list[Task2Plan]:
+        """Task 2 of every dataset the rules may run on (for the wildcards' values)."""
+        return [dataset.task2 for dataset in self.datasets.values() if dataset.task2]
+
+    @property
+    def demo_datasets(self) -> list[str]:
+        """Every dataset built by the demo (run or study): the demo rules' `dataset` values."""
+        return [name for name, dataset in self.datasets.items() if dataset.demo]
+
+    @property
+    def instances(self) -> list[str]:
+        """Every demo generator name (the `instance` wildcard)."""
+        return sorted(
+            {i for name in self.demo_datasets for i in self.datasets[name].demo.instances}
+        )
 
     @property
     def paper_runs(self) -> dict[tuple[str, str], str]:
@@ -267,7 +299,7 @@ class RunPlan:
         """Every Task 2 run of a dataset: run name -> method and features, in table order."""
         runs = {
             f"{method}_{embedder}": {"method": method, "features": embedder}
-            for method in self.methods
+            for method in self.task2_methods(dataset)
             for embedder in self.embedders
         }
         task2 = self.datasets[dataset].task2
@@ -279,10 +311,21 @@ class RunPlan:
                 }
         return runs
 
+    def task2_methods(self, dataset: str) -> list[str]:
+        """The configured methods that can run on a dataset: those needing real subsets
+        (:data:`ctprints.attribution.NEEDS_REAL`) only where the dataset gives them."""
+        real = self.datasets[dataset].has_real_subsets
+        return [method for method in self.methods if real or method not in NEEDS_REAL]
+
+    def skipped_methods(self, dataset: str) -> list[str]:
+        """Configured methods that do not run on a dataset, because it lacks what they need."""
+        return [method for method in self.methods if method not in self.task2_methods(dataset)]
+
     @property
     def run_names(self) -> list[str]:
         """Every Task 2 run name of every dataset (the `run` wildcard)."""
-        return sorted({run for name in self.task2_datasets for run in self.task2_runs(name)})
+        names = [name for name, dataset in self.datasets.items() if dataset.task2]
+        return sorted({run for name in names for run in self.task2_runs(name)})
 
     def task2_paper_runs(self, dataset: str) -> list[str]:
         """The paper's Task 2 approach as runs of this workflow: t-SNE + k-means, the ensemble."""
@@ -381,25 +424,26 @@ class RunPlan:
     def summary_inputs(self, dataset: str) -> dict[str, Any]:
         """Every run file of the dataset, and its evaluation tables where ground truth exists."""
         inputs: dict[str, Any] = {"task2_runs": [], "task1_runs": []}
-        if dataset in self.task2_datasets:
+        plan = self.datasets[dataset]
+        if plan.task2:
             inputs["task2_runs"] = self.task2_run_files(dataset)
-            if dataset in self.task2_evaluated:
+            if plan.task2.truth:
                 inputs["task2_table"] = fill(self.paths.table, dataset=dataset, task="task2")
-        if dataset in self.task1_datasets:
+        if plan.task1:
             inputs["task1_runs"] = self.task1_all_run_files(dataset)
-            if dataset in self.task1_evaluated:
+            if plan.task1_evaluated:
                 inputs["task1_table"] = fill(self.paths.table, dataset=dataset, task="task1")
         return inputs
 
     # ------------------------------------------------------------------ targets
 
     def manifests(self) -> list[str]:
-        return [fill(self.paths.manifest, dataset=name) for name in self.datasets]
+        return [fill(self.paths.manifest, dataset=name) for name in self.run_datasets]
 
     def embedding_files(self) -> list[str]:
         return [
             fill(self.paths.embeddings, dataset=name, embedder=embedder)
-            for name in self.datasets
+            for name in self.run_datasets
             for embedder in self.embedders
         ]
 
@@ -432,8 +476,11 @@ class RunPlan:
 
     def evaluation_files(self) -> list[str]:
         """Tables, HTML tables, confusion matrices and ROC figures of every evaluated dataset."""
+        return self._evaluation_files(self.task2_evaluated, self.task1_evaluated)
+
+    def _evaluation_files(self, task2_evaluated, task1_evaluated) -> list[str]:
         paths = self.paths
-        files = [fill(paths.table, dataset=name, task="task2") for name in self.task2_evaluated]
+        files = [fill(paths.table, dataset=name, task="task2") for name in task2_evaluated]
         files += [
             fill(paths.table_html, dataset=name, task="task2") for name in self.task2_evaluated
         ]
@@ -464,20 +511,56 @@ class RunPlan:
             for embedder in self.embedders
         ]
         files += [fill(paths.tsne_panel, dataset=name) for name in self.task2_datasets]
-        if "demo" in self.datasets:
-            files += [paths.demo_contact_sheet, paths.demo_signal]
+        for name in self.run_datasets:
+            if self.datasets[name].demo:
+                files += [fill(paths.demo_contact_sheet, dataset=name)]
+                files += [fill(paths.demo_signal, dataset=name)]
         return files
 
     def summaries(self) -> list[str]:
-        return [fill(self.paths.summary, dataset=name) for name in self.datasets]
+        return [fill(self.paths.summary, dataset=name) for name in self.run_datasets]
 
-    def demo_truth_files(self) -> list[str]:
-        names = [f"task1_{group}" for group in self.demo.task1_groups] + ["task2", "patients"]
-        return [fill(self.paths.demo_truth, name=name) for name in names]
+    def demo_truth_files(self, dataset: str) -> list[str]:
+        """The ground truth a demo-built dataset's benchmark writes."""
+        groups = self.datasets[dataset].demo.task1_groups
+        names = [f"task1_{group}" for group in groups] + ["task2", "patients"]
+        return [fill(self.paths.demo_truth, dataset=dataset, name=name) for name in names]
 
-    def demo_instance(self, name: str) -> dict[str, Any]:
+    def demo_instance(self, dataset: str, name: str) -> dict[str, Any]:
         """A planned demo generator as plain data."""
-        return asdict(self.demo.instances[name])
+        return asdict(self.datasets[dataset].demo.instances[name])
+
+    def demo_samples(self, dataset: str) -> list[str]:
+        """The sample files of every generator of a demo-built dataset."""
+        instances = self.datasets[dataset].demo.instances
+        return [fill(self.paths.demo_samples, dataset=dataset, instance=name) for name in instances]
+
+    def study_files(self) -> list[str]:
+        """What the study's leaderboard reads: each study dataset's evaluation tables, plus its
+        figures and signal report, which the study target also makes."""
+        task2 = [name for name in self.study if self.datasets[name].task2]
+        task1 = [name for name in self.study if self.datasets[name].task1_evaluated]
+        files = [fill(self.paths.table, dataset=name, task="task2") for name in task2]
+        files += [fill(self.paths.table, dataset=name, task="task1") for name in task1]
+        files += [fill(self.paths.demo_signal, dataset=name) for name in self.study]
+        return files
+
+    def study_datasets(self) -> list[dict[str, Any]]:
+        """The study's datasets as the leaderboard script reads them."""
+        return [
+            {
+                "dataset": name,
+                "scenario": scenario,
+                "seed": seed,
+                "task2": fill(self.paths.table, dataset=name, task="task2"),
+                "task1": fill(self.paths.table, dataset=name, task="task1")
+                if self.datasets[name].task1_evaluated
+                else None,
+                "signal": fill(self.paths.demo_signal, dataset=name),
+                "paper_runs": self.task2_paper_runs(name),
+            }
+            for name, (scenario, seed) in self.study.items()
+        ]
 
 
 # ----------------------------------------------------------------------------- building
@@ -515,41 +598,86 @@ def _explicit(value) -> bool:
     return value not in (None, "", [], {})
 
 
-def _effective_dataset(config: dict, name: str, demo: DemoPlan) -> dict[str, Any]:
-    """The dataset config the rules use: as written, or derived from the demo section."""
-    spec = config["datasets"][name]
-    if spec["builder"] != "demo":
-        return spec
-    if name != "demo":
+def _study_specs(config: dict) -> dict[str, tuple[dict, tuple[str, int]]]:
+    """The study's datasets: ``study_<scenario>_s<seed>`` -> (dataset config, (scenario, seed)).
+
+    Each is the top-level `demo` section with the study's scale and the seed set, Task 2 made by
+    the scenario (the rest of `demo.task2` kept, `unseen` left to the scenario), and Task 1 only
+    for the `families` scenario (the other scenarios differ in Task 2 only).
+    """
+    study = config["study"]
+    for index, scenario in enumerate(study["scenarios"]):
+        if scenario not in SCENARIOS:
+            raise ConfigError(
+                f"study.scenarios[{index}]: unknown scenario {scenario!r}; "
+                f"known: {', '.join(SCENARIOS)}"
+            )
+    if not study["seeds"]:
+        raise ConfigError("study.seeds: empty; give at least one benchmark seed, e.g. [0, 1, 2]")
+    if study["scale"] not in SCALES:
         raise ConfigError(
-            f"datasets.{name}.builder: the demo builder writes {DEMO_ROOT}/, "
-            "so its dataset must be named `demo`"
+            f"study.scale: unknown scale {study['scale']!r}; known: {', '.join(SCALES)}"
         )
+    specs = {}
+    for scenario in study["scenarios"]:
+        for seed in study["seeds"]:
+            demo = {
+                "scale": study["scale"],
+                "seed": seed,
+                "task2": {**config["demo"]["task2"], "scenario": scenario, "unseen": None},
+            }
+            if scenario != "families":
+                demo["task1"] = {}
+            spec = {"builder": "demo", "image_size": None, "demo": demo, "study": True}
+            specs[f"{STUDY}_{scenario}_s{seed}"] = (spec, (scenario, seed))
+    return specs
+
+
+def _effective_dataset(
+    config: dict, name: str, spec: dict
+) -> tuple[dict[str, Any], int, DemoPlan | None]:
+    """The dataset config the rules use, its analysis seed and, for a demo-built dataset, its
+    benchmark plan: the top-level `demo` section with the dataset's own `demo` keys."""
+    if spec["builder"] != "demo":
+        return spec, config["seed"], None
     for key in _DEMO_DECIDES:
         if _explicit(spec.get(key)):
             raise ConfigError(
-                f"datasets.demo.{key}: set by the `demo` section for a dataset "
+                f"datasets.{name}.{key}: set by the `demo` section for a dataset "
                 "with builder: demo; remove it here"
             )
-    return demo_dataset_spec(demo, DEMO_ROOT)
+    section = {**config["demo"], **(spec.get("demo") or {})}
+    # A study dataset is the demo section with the study's settings: errors name `demo`.
+    key = "demo" if spec.get("study") or not spec.get("demo") else f"datasets.{name}.demo"
+    demo = plan_demo(section, config["seed"], key=key)
+    return demo_dataset_spec(demo, fill(DEMO_ROOT, dataset=name)), demo.seed, demo
 
 
-def _resolved_datasets(config: dict, demo: DemoPlan) -> dict[str, tuple[dict, list[Source]]]:
-    """The datasets to run: name -> (effective spec, image sources), folders of those not built
-    here checked."""
-    resolved = {}
+def _resolved_datasets(config: dict, study: dict) -> dict[str, tuple[dict, list[Source], int, Any]]:
+    """The datasets to run and the study's: name -> (effective spec, image sources, seed, demo
+    plan), folders of those not built here checked."""
+    wanted = {}
     for name in config["run_datasets"]:
         if name not in config["datasets"]:
             raise ConfigError(
                 f"run_datasets: {name!r} is not a dataset under `datasets` "
                 f"(known: {', '.join(config['datasets']) or 'none'})"
             )
-        spec = _effective_dataset(config, name, demo)
+        if name == STUDY or name in study:
+            raise ConfigError(
+                f"datasets.{name}: the name is taken by the study (results/{STUDY}/, "
+                f"{STUDY}_<scenario>_s<seed>); rename the dataset"
+            )
+        wanted[name] = config["datasets"][name]
+    wanted.update({name: spec for name, (spec, _) in study.items()})
+    resolved = {}
+    for name, written in wanted.items():
+        spec, seed, demo = _effective_dataset(config, name, written)
         if spec["builder"] is None:
             sources = check_paths_exist(name, spec)
         else:
             sources = dataset_sources(name, spec)
-        resolved[name] = (spec, sources)
+        resolved[name] = (spec, sources, seed, demo)
     return resolved
 
 
@@ -589,6 +717,15 @@ def _training_labels(sources: list[Source]) -> list[str]:
     return labels
 
 
+def _check_run_method(name: str, method: str, sources: list[Source]) -> None:
+    """The submitted run's method must be able to run on every dataset."""
+    if method in NEEDS_REAL and not any(s.task == "task2" and s.role == "real" for s in sources):
+        raise ConfigError(
+            f"task2.run.method: {method} needs each generator's real training images "
+            f"(real/<subset>/), which datasets.{name} does not give; choose another method"
+        )
+
+
 def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
     """Check n_generators, openset's needs and new_label against the training labels."""
     declared = spec["task2"].get("n_generators")
@@ -617,9 +754,9 @@ def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
     return declared
 
 
-def _test_size(spec: dict, sources: list[Source], demo: DemoPlan) -> int:
+def _test_size(spec: dict, sources: list[Source], demo: DemoPlan | None) -> int:
     """Images in a dataset's Task 2 test folder(s): planned for the demo, counted otherwise."""
-    if spec["builder"] == "demo":
+    if demo is not None:
         return demo.task2_test_count()
     count = 0
     for source in sources:
@@ -671,7 +808,7 @@ def _pseudo_plan(
     return ("round0", "round1"), count
 
 
-def _task2_plan(name, spec, sources, labels, n_generators, config, demo) -> Task2Plan:
+def _task2_plan(name, spec, sources, seed, demo, labels, n_generators, config) -> Task2Plan:
     train = config["task2"]["train"]
     size = _network_size(name, spec["image_size"], train["size"])
     rounds, count = _pseudo_plan(
@@ -742,20 +879,22 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
     Raises :class:`ConfigError` with a message that starts with the config key, checking in the
     order a reader meets the config: demo, datasets, embedders, Task 2, training, Task 1.
     """
-    demo = plan_demo(config["demo"], config["seed"])
-    resolved = _resolved_datasets(config, demo)
+    study = _study_specs(config)
+    resolved = _resolved_datasets(config, study)
     embedders = _checked_embedders(config["embed"])
     task2 = config["task2"]
     methods = _checked_methods(task2, embedders)
     # Every dataset's labels are checked before the training settings, then its networks planned.
     labelled = {}
-    for name, (spec, sources) in resolved.items():
+    for name, (spec, sources, _, demo) in resolved.items():
         if spec.get("task2"):
-            labels = _training_labels(sources)
+            # A demo-built dataset's folders may not exist yet: its plan knows their labels.
+            labels = demo.task2_known() if demo else _training_labels(sources)
             labelled[name] = (labels, _checked_labels(name, spec, labels, methods))
+            _check_run_method(name, task2["run"]["method"], sources)
     _checked_train_weights(task2["train"])
     task2_plans = {
-        name: _task2_plan(name, *resolved[name], *labelled[name], config, demo) for name in labelled
+        name: _task2_plan(name, *resolved[name], *labelled[name], config) for name in labelled
     }
     task1 = config["task1"]
     attacks = _checked_attacks(task1, embedders)
@@ -766,14 +905,17 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
             sources=tuple(sources),
             task2=task2_plans.get(name),
             task1=_task1_groups(name, spec),
+            seed=seed,
+            demo=demo,
         )
-        for name, (spec, sources) in resolved.items()
+        for name, (spec, sources, seed, demo) in resolved.items()
     }
     paper = task1["paper"]
     return RunPlan(
         seed=config["seed"],
-        demo=demo,
         datasets=datasets,
+        run_datasets=tuple(config["run_datasets"]),
+        study={name: where for name, (_, where) in study.items()},
         embedders=embedders,
         embed_weights=dict(config["embed"]["weights"]),
         methods=methods,

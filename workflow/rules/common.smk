@@ -27,7 +27,7 @@ if config.get("cluster"):
 
 wildcard_constraints:
     dataset=one_of(PLAN.datasets),
-    instance=one_of(PLAN.demo.instances),
+    instance=one_of(PLAN.instances),
     embedder=one_of(PLAN.embedders),
     method=one_of(PLAN.methods),
     arch=one_of(PLAN.archs),
@@ -56,9 +56,40 @@ def group_of(wildcards):
 # ----------------------------------------------------------------------------- demo, manifest
 
 
+def demo_plan(wildcards):
+    """The benchmark plan of a demo-built dataset."""
+    return dataset_of(wildcards).demo
+
+
 def demo_instance(wildcards):
     """The planned generator named by the wildcard, as plain data."""
-    return PLAN.demo_instance(wildcards.instance)
+    return PLAN.demo_instance(wildcards.dataset, wildcards.instance)
+
+
+def demo_plan_data(wildcards):
+    """The whole benchmark plan as plain data (a changed plan reruns the layout)."""
+    return demo_plan(wildcards).to_dict()
+
+
+def demo_samples(wildcards):
+    return PLAN.demo_samples(wildcards.dataset)
+
+
+def demo_truth(wildcards):
+    return PLAN.demo_truth_files(wildcards.dataset)
+
+
+def demo_folders(wildcards):
+    """The image folders rule demo_benchmark writes for a dataset."""
+    return [
+        fill(PATHS.demo_folder, dataset=wildcards.dataset, task=task)
+        for task in ("task1", "task2")
+    ]
+
+
+def dataset_seed(wildcards):
+    """The analysis seed: the top-level seed, or a demo-built dataset's benchmark seed."""
+    return dataset_of(wildcards).seed
 
 
 def manifest_sources(wildcards):
@@ -82,8 +113,8 @@ def dataset_folders(wildcards):
 
     Never the demo's ground truth: no analysis rule may read it.
     """
-    if dataset_of(wildcards).builder == "demo":
-        return [rules.demo_benchmark.output.task1, rules.demo_benchmark.output.task2]
+    if dataset_of(wildcards).demo:
+        return demo_folders(wildcards)
     return sorted({source.folder for source in dataset_of(wildcards).sources})
 
 
@@ -179,8 +210,8 @@ def task1_patients_input(wildcards):
     path = group_of(wildcards).patients
     if path is None:
         return []
-    if dataset_of(wildcards).builder == "demo":
-        return rules.demo_benchmark.output.task1
+    if dataset_of(wildcards).demo:
+        return demo_folders(wildcards)[0]
     return path
 
 

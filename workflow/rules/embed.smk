@@ -23,7 +23,7 @@ rule embed_fingerprint:
     params:
         weights="none",
         device="cpu",
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/embed.py"
 
@@ -43,4 +43,4 @@ use rule embed_fingerprint as embed_cnn with:
     params:
         weights=embedder_weights,
         device=lookup(dpath="embed/device", within=config),
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,

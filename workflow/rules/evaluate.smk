@@ -49,7 +49,7 @@ rule evaluate_task2:
         runtime=per_attempt(10),
     params:
         runs=task2_run_table,
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/evaluate_task2.py"
 
@@ -106,7 +106,7 @@ rule evaluate_task1:
         embedders=list(PLAN.embedders),
         n_boot=lookup(dpath="task1/n_boot", within=config),
         n_permutations=lookup(dpath="task1/n_permutations", within=config),
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/evaluate_task1.py"
 

@@ -23,7 +23,7 @@ rule task1_scores:
         folds=lookup(dpath="task1/folds", within=config),
         settings=PLAN.attack_settings,
         patients=task1_patients_path,
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/task1_scores.py"
 
@@ -81,7 +81,7 @@ rule task1_paper:
         presets=lookup(dpath="task1/paper/presets", within=config),
         time_limit=lookup(dpath="task1/paper/time_limit", within=config),
         patients=task1_patients_path,
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/task1_paper.py"
 

@@ -21,7 +21,7 @@ rule tsne:
         perplexity=lookup(dpath="task2/tsne/perplexity", within=config),
         n_iter=lookup(dpath="task2/tsne/n_iter", within=config),
         pca=lookup(dpath="task2/tsne/pca", within=config),
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/tsne.py"
 
@@ -96,7 +96,7 @@ rule cluster:
         settings=method_settings,
         n_generators=n_generators,
         new_label=new_label,
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/cluster.py"
 

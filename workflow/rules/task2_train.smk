@@ -28,7 +28,7 @@ rule train_round0:
         weights=arch_weights,
         recipe=lookup(dpath="task2/train/recipe", within=config),
         device=lookup(dpath="task2/train/device", within=config),
-        seed=lookup(dpath="seed", within=config),
+        seed=dataset_seed,
     script:
         "../scripts/train.py"
 

@@ -8,27 +8,35 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 import pandas as pd  # noqa: E402
 
-from ctprints.attribution import make_method, task2_rows  # noqa: E402
+from ctprints.attribution import make_method, task2_real_rows, task2_rows  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
-rows, X = task2_rows(
-    pd.read_parquet(snakemake.input.manifest), pd.read_parquet(snakemake.input.features)
-)
+manifest = pd.read_parquet(snakemake.input.manifest)
+features = pd.read_parquet(snakemake.input.features)
+rows, X = task2_rows(manifest, features)
 method = make_method(
     snakemake.wildcards.method,
     snakemake.params.n_generators,
     snakemake.params.settings,
     snakemake.params.new_label,
     snakemake.params.seed,
-).fit(X, list(rows["label"]))
+)
+if snakemake.wildcards.method == "subsets":
+    # The real images each generator was trained on (real/<subset>/), read like the rows above.
+    real, real_X = task2_real_rows(manifest, features)
+    counts = real["label"].value_counts().sort_index()
+    log.info("real images per subset (%d in all):\n%s", len(real), counts.to_string())
+    method.fit(X, list(rows["label"]), real_X=real_X, real_labels=list(real["label"]))
+else:
+    method.fit(X, list(rows["label"]))
 rows["cluster"] = method.clusters_
 rows["label"] = method.labels_
 rows[["key", "image_id", "split", "cluster", "label"]].to_csv(
     snakemake.output.clusters, index=False
 )
 log.info("cluster names: %s", {int(k): str(v) for k, v in method.mapping_.items()})
-for name in ("threshold_", "validation_balanced_accuracy_"):
+for name in ("threshold_", "validation_balanced_accuracy_", "nearest_subset_accuracy_"):
     if hasattr(method, name):
         log.info("%s = %.4f", name, getattr(method, name))
 log.info("test labels:\n%s", rows[rows.split == "test"].label.value_counts().to_string())

@@ -1,0 +1,521 @@
+"""A study: the same workflow on several benchmarks (scenarios x benchmark seeds), as one
+leaderboard.
+
+:func:`collect` reads each dataset's ``evaluation/task2.tsv`` and ``evaluation/task1.tsv`` into
+long tables (one row per scenario, seed and run); :func:`leaderboard` and
+:func:`task1_leaderboard` reduce them over seeds to mean, sd (ddof=1, NaN with one seed), min,
+max and the per-seed values; :func:`best_by_scenario` sets the best run against the paper's.
+
+``leaderboard.tsv`` (:func:`write_leaderboard`) holds both tasks, one row per task, scenario,
+group and run, with columns::
+
+    task metric scenario group run method features paper n_seeds seeds mean sd min max values
+    dev_mean dev_sd
+
+``task`` is ``task2`` (metric ``accuracy``, ``group`` empty, ``method`` the attribution method)
+or ``task1`` (metric ``auc`` on the test images, ``group`` the Task 1 group, ``method`` the
+attack, ``dev_mean``/``dev_sd`` the cv_dev AUC, empty for the paper's runs, which have none).
+Task 1 runs are named like their run files, ``<attack>_<features>``, with the paper's
+``paper_autogluon_f<fraction>`` attack shortened to ``paper_f<fraction>``. ``seeds`` and
+``values`` list the benchmark seeds and their scores in seed order (``0,1,2`` and
+``0.995,1.000,0.990``). Numbers are written to 3 decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on clusters or CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ctprints.io import atomic_output  # noqa: E402
+
+REQUIRED = {
+    "task2": ["run", "method", "features", "accuracy", "hungarian_accuracy", "ari"],
+    "task1": ["group", "attack", "features", "split", "auc"],
+}
+TASK2_LONG = [
+    "scenario",
+    "seed",
+    "dataset",
+    "run",
+    "method",
+    "features",
+    "paper",
+    "accuracy",
+    "hungarian_accuracy",
+    "ari",
+]
+TASK1_LONG = [
+    "scenario",
+    "seed",
+    "dataset",
+    "group",
+    "attack",
+    "features",
+    "run",
+    "paper",
+    "auc",
+    "auc_cv_dev",
+]
+STATS = ["n_seeds", "seeds", "mean", "sd", "min", "max", "values"]
+TABLE_COLUMNS = [
+    "task",
+    "metric",
+    "scenario",
+    "group",
+    "run",
+    "method",
+    "features",
+    "paper",
+    *STATS,
+    "dev_mean",
+    "dev_sd",
+]
+
+
+class StudyError(ValueError):
+    """An evaluation table or dataset list the study cannot use; the message names the file."""
+
+
+def _read(path: str | Path, task: str) -> pd.DataFrame:
+    table = pd.read_csv(path, sep="\t")
+    missing = [column for column in REQUIRED[task] if column not in table.columns]
+    if missing:
+        raise StudyError(f"{path}: no column(s) {', '.join(missing)} in this {task} table")
+    return table
+
+
+def task1_run_name(attack: str, features: str) -> str:
+    """A Task 1 run's name as in its run file: ``<attack>_<features>``, the paper's shortened."""
+    return f"{attack.replace('paper_autogluon_', 'paper_', 1)}_{features}"
+
+
+def _duplicates(table: pd.DataFrame, keys: list[str], path) -> None:
+    repeated = table[table.duplicated(keys, keep=False)]
+    if not repeated.empty:
+        first = repeated.iloc[0]
+        shown = ", ".join(f"{key} {first[key]}" for key in keys)
+        raise StudyError(f"{path}: more than one row for {shown}")
+
+
+def collect(datasets: Sequence[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long Task 2 and Task 1 tables of a study, one row per scenario, seed and run.
+
+    ``datasets``: dicts with keys dataset, scenario, seed, task2 and task1 (a table's path or
+    None) and paper_runs (the names of the paper's runs on that dataset). Task 1 keeps the test
+    AUC and the cv_dev AUC (NaN where the run has no cv_dev row); a Task 1 run is the paper's if
+    its attack starts with ``paper_`` or its name is in paper_runs. Raises :class:`StudyError`
+    for a table without a needed column, or a run that appears twice in one scenario and seed.
+    """
+    task2, task1, seen = [], [], {}
+    for entry in datasets:
+        name, scenario, seed = entry["dataset"], str(entry["scenario"]), int(entry["seed"])
+        if (scenario, seed) in seen:
+            raise StudyError(
+                f"datasets {seen[scenario, seed]} and {name}: both are scenario {scenario}, "
+                f"seed {seed}"
+            )
+        seen[scenario, seed] = name
+        paper = set(entry.get("paper_runs") or ())
+        where = {"scenario": scenario, "seed": seed, "dataset": name}
+        if entry.get("task2"):
+            table = _read(entry["task2"], "task2")
+            _duplicates(table, ["run"], entry["task2"])
+            table = table.assign(**where, paper=table["run"].isin(paper))
+            task2.append(table[TASK2_LONG])
+        if entry.get("task1"):
+            table = _read(entry["task1"], "task1")
+            table = table.assign(
+                run=[
+                    task1_run_name(a, f) for a, f in zip(table.attack, table.features, strict=True)
+                ]
+            )
+            test = table[table["split"] == "test"]
+            _duplicates(test, ["group", "run"], entry["task1"])
+            dev = table[table["split"] == "cv_dev"].drop_duplicates(["group", "run"])
+            dev = dev.set_index(["group", "run"])["auc"]
+            test = test.assign(
+                **where,
+                paper=test["attack"].str.startswith("paper_") | test["run"].isin(paper),
+                auc_cv_dev=dev.reindex(pd.MultiIndex.from_frame(test[["group", "run"]])).values,
+            )
+            task1.append(test[TASK1_LONG])
+    task2_long = pd.concat(task2, ignore_index=True) if task2 else pd.DataFrame(columns=TASK2_LONG)
+    task1_long = pd.concat(task1, ignore_index=True) if task1 else pd.DataFrame(columns=TASK1_LONG)
+    return task2_long, task1_long
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _stats(rows: pd.DataFrame, metric: str) -> dict:
+    rows = rows.sort_values("seed")
+    values = rows[metric].astype(float)
+    return {
+        "n_seeds": int(values.notna().sum()),
+        "seeds": ",".join(str(int(seed)) for seed in rows["seed"]),
+        "mean": values.mean(),
+        "sd": values.std(ddof=1),  # NaN with one seed
+        "min": values.min(),
+        "max": values.max(),
+        "values": ",".join(_fmt(value) for value in values),
+    }
+
+
+def _board(long: pd.DataFrame, keys: list[str], describe: list[str], metric: str) -> pd.DataFrame:
+    rows = []
+    for key, group in long.groupby(keys, sort=False):
+        first = group.iloc[0]
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                **{column: first[column] for column in describe},
+                "paper": bool(group["paper"].any()),
+                **_stats(group, metric),
+            }
+        )
+    columns = [*keys, *describe, "paper", *STATS]
+    board = pd.DataFrame(rows, columns=columns)
+    order = [*keys[:-1], "mean", keys[-1]]
+    return board.sort_values(
+        order, ascending=[True] * (len(keys) - 1) + [False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def leaderboard(task2_long: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """Task 2 over seeds, per scenario and run: method, features, paper, n_seeds, seeds, mean,
+    sd, min, max, values; sorted by scenario, then mean (best first)."""
+    return _board(task2_long, ["scenario", "run"], ["method", "features"], metric)
+
+
+def task1_leaderboard(task1_long: pd.DataFrame) -> pd.DataFrame:
+    """Task 1 test AUC over seeds, per scenario, group and run, as :func:`leaderboard`, with
+    the attack as method and the cv_dev AUC's mean and sd as dev_mean and dev_sd."""
+    board = _board(task1_long, ["scenario", "group", "run"], ["attack", "features"], "auc")
+    board = board.rename(columns={"attack": "method"})
+    dev = (
+        task1_long.groupby(["scenario", "group", "run"])["auc_cv_dev"]
+        .agg(dev_mean="mean", dev_sd=lambda values: values.astype(float).std(ddof=1))
+        .reset_index()
+    )
+    return board.merge(dev, on=["scenario", "group", "run"], how="left")
+
+
+def best_by_scenario(board: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario (and group, for Task 1) the best run and the best of the paper's runs.
+
+    ``beats_paper`` is True when the best run's mean minus its sd exceeds every paper run's mean
+    plus its sd (the mean ± sd intervals do not overlap). It is False where the best run is the
+    paper's, where the scenario has no paper run, and where an sd is unknown (a single seed).
+    """
+    keys = ["scenario", "group"] if "group" in board.columns else ["scenario"]
+    rows = []
+    for key, group in board.groupby(keys, sort=True):
+        ranked = group.sort_values(
+            ["mean", "sd", "run"], ascending=[False, True, True], na_position="last"
+        )
+        best = ranked.iloc[0]
+        paper = ranked[ranked["paper"]]
+        row = {
+            **dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)),
+            "n_seeds": int(group["n_seeds"].max()),
+            "best_run": best["run"],
+            "best_mean": best["mean"],
+            "best_sd": best["sd"],
+            "best_is_paper": bool(best["paper"]),
+            "paper_run": None,
+            "paper_mean": np.nan,
+            "paper_sd": np.nan,
+            "margin": np.nan,
+            "beats_paper": False,
+        }
+        if not paper.empty:
+            top = paper.iloc[0]
+            upper = (paper["mean"] + paper["sd"]).max(skipna=False)
+            row.update(
+                paper_run=top["run"],
+                paper_mean=top["mean"],
+                paper_sd=top["sd"],
+                margin=best["mean"] - top["mean"],
+                beats_paper=bool(
+                    not best["paper"] and pd.notna(upper) and best["mean"] - best["sd"] > upper
+                ),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def leaderboard_table(task2_long: pd.DataFrame, task1_long: pd.DataFrame) -> pd.DataFrame:
+    """Both tasks' boards in the shape of leaderboard.tsv (see the module's docstring)."""
+    task2 = leaderboard(task2_long).assign(task="task2", metric="accuracy", group="")
+    task1 = task1_leaderboard(task1_long).assign(task="task1", metric="auc")
+    parts = [frame.reindex(columns=TABLE_COLUMNS) for frame in (task2, task1) if not frame.empty]
+    if not parts:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pm(mean: float, sd: float) -> str:
+    return f"{mean:.3f} ± {sd:.3f}" if pd.notna(sd) else f"{mean:.3f}"
+
+
+def _name(row) -> str:
+    return f"`{row['run']}` **paper**" if row["paper"] else f"`{row['run']}`"
+
+
+def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top: int = 10) -> str:
+    """leaderboard.md: per scenario the top runs (and every paper run), best vs paper, then Task
+    1's test AUC per attack."""
+    board = leaderboard(task2_long)
+    seeds = sorted(set(task2_long["seed"]) | set(task1_long["seed"]))
+    lines = [
+        "# ctprints: study leaderboard",
+        "",
+        f"Scores over benchmark seeds {', '.join(str(int(s)) for s in seeds) or '(none)'}: mean "
+        "± sd (sd over seeds, ddof 1; none with one seed), then the per-seed values in seed "
+        "order. Runs marked **paper** are the paper's approaches.",
+        "",
+        "## Task 2: accuracy per scenario",
+        "",
+    ]
+    if board.empty:
+        lines += ["No Task 2 scores in this study.", ""]
+    for scenario, rows in board.groupby("scenario", sort=True):
+        rows = rows.reset_index(drop=True)
+        shown = rows[(rows.index < top) | rows["paper"]]
+        lines += [
+            f"### {scenario} ({len(rows)} runs, top {min(top, len(rows))} and the paper's)",
+            "",
+            "| rank | run | method | features | seeds | accuracy mean ± sd | min | max | values |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for rank, row in shown.iterrows():
+            lines.append(
+                f"| {rank + 1} | {_name(row)} | {row['method']} | {row['features']} "
+                f"| {row['n_seeds']} | {_pm(row['mean'], row['sd'])} | {_fmt(row['min'])} "
+                f"| {_fmt(row['max'])} | {row['values']} |"
+            )
+        lines.append("")
+    if not board.empty:
+        lines += _best_lines(best_by_scenario(board), "### Best run against the paper's", [])
+    lines += ["## Task 1: test AUC per attack", ""]
+    task1 = task1_leaderboard(task1_long)
+    if task1.empty:
+        lines += ["No Task 1 scores in this study.", ""]
+    for (scenario, group), rows in task1.groupby(["scenario", "group"], sort=True):
+        lines += [
+            f"### {scenario}, {group}",
+            "",
+            "| run | attack | features | seeds | test AUC mean ± sd | cv_dev AUC mean ± sd "
+            "| values |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for _, row in rows.iterrows():
+            dev = _pm(row["dev_mean"], row["dev_sd"]) if pd.notna(row["dev_mean"]) else "-"
+            lines.append(
+                f"| {_name(row)} | {row['method']} | {row['features']} | {row['n_seeds']} "
+                f"| {_pm(row['mean'], row['sd'])} | {dev} | {row['values']} |"
+            )
+        lines.append("")
+    if not task1.empty:
+        lines += _best_lines(
+            best_by_scenario(task1), "### Best attack against the paper's", ["group"]
+        )
+    return "\n".join(lines)
+
+
+def _best_lines(best: pd.DataFrame, title: str, extra: list[str]) -> list[str]:
+    head = ["scenario", *extra]
+    lines = [
+        title,
+        "",
+        "Beats the paper: the best run's mean - sd is above every paper run's mean + sd "
+        "(never with one seed).",
+        "",
+        f"| {' | '.join(head)} | seeds | best run | best mean ± sd | best paper run "
+        "| paper mean ± sd | margin | beats the paper |",
+        "|" + "---|" * (len(head) + 7),
+    ]
+    for _, row in best.iterrows():
+        paper = "-" if pd.isna(row["paper_run"]) else f"`{row['paper_run']}`"
+        paper_score = "-" if pd.isna(row["paper_mean"]) else _pm(row["paper_mean"], row["paper_sd"])
+        beats = (
+            "yes" if row["beats_paper"] else ("(is the paper's)" if row["best_is_paper"] else "no")
+        )
+        lines.append(
+            f"| {' | '.join(str(row[key]) for key in head)} | {row['n_seeds']} "
+            f"| `{row['best_run']}` | {_pm(row['best_mean'], row['best_sd'])} | {paper} "
+            f"| {paper_score} | {_fmt(row['margin'])} | {beats} |"
+        )
+    return [*lines, ""]
+
+
+def write_leaderboard(
+    task2_long: pd.DataFrame,
+    task1_long: pd.DataFrame,
+    tsv_path: str | Path,
+    md_path: str | Path,
+) -> None:
+    """Write leaderboard.tsv and leaderboard.md, each atomically."""
+    table = leaderboard_table(task2_long, task1_long)
+    with atomic_output(tsv_path) as temporary:
+        table.to_csv(temporary, sep="\t", index=False, float_format="%.3f")
+    with atomic_output(md_path) as temporary:
+        temporary.write_text(leaderboard_markdown(task2_long, task1_long))
+
+
+def _seeds_text(board: pd.DataFrame) -> str:
+    low, high = int(board["n_seeds"].min()), int(board["n_seeds"].max())
+    count = str(low) if low == high else f"{low}-{high}"
+    return f"{count} seed" if count == "1" else f"{count} seeds"
+
+
+def _empty_figure(path: str | Path, message: str) -> None:
+    figure, axis = plt.subplots(figsize=(5, 1.5))
+    axis.axis("off")
+    axis.text(0.5, 0.5, message, ha="center", va="center", fontsize=10)
+    _save(figure, path)
+
+
+def _save(figure, path: str | Path) -> None:
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=110)
+    plt.close(figure)
+
+
+def _paper_label(run: str, paper: bool) -> str:
+    return f"★ {run} (paper)" if paper else run
+
+
+def plot_leaderboard(board: pd.DataFrame, path: str | Path, metric: str = "accuracy") -> None:
+    """Heatmap of a Task 2 board: runs (best mean over scenarios first) x scenarios, each cell
+    ``mean`` over ``±sd``; the paper's runs' labels starred and bold."""
+    if board.empty:
+        _empty_figure(path, "No Task 2 scores in this study.")
+        return
+    means = board.pivot(index="run", columns="scenario", values="mean")
+    sds = board.pivot(index="run", columns="scenario", values="sd")
+    order = means.mean(axis=1).sort_values(ascending=False, kind="stable").index
+    scenarios = sorted(means.columns)
+    means, sds = means.loc[order, scenarios], sds.loc[order, scenarios]
+    paper = set(board.loc[board["paper"], "run"])
+    rows, columns = means.shape
+    figure, axis = plt.subplots(figsize=(3.2 + 1.15 * columns, rows * 0.3 + 2))
+    values = np.ma.masked_invalid(means.to_numpy(dtype=float))
+    low = float(np.nanmin(means.to_numpy(dtype=float)))
+    high = float(np.nanmax(means.to_numpy(dtype=float)))
+    colours = plt.get_cmap("viridis").with_extremes(bad="0.9")
+    image = axis.imshow(values, cmap=colours, vmin=low, vmax=max(high, low + 1e-6), aspect="auto")
+    for (row, column), mean in np.ndenumerate(means.to_numpy(dtype=float)):
+        if np.isnan(mean):
+            continue
+        sd = sds.iat[row, column]
+        text = f"{mean:.3f}" if np.isnan(sd) else f"{mean:.3f}\n±{sd:.3f}"
+        bright = (mean - low) / (high - low) > 0.6 if high > low else True
+        axis.text(
+            column,
+            row,
+            text,
+            ha="center",
+            va="center",
+            fontsize=6,
+            linespacing=0.9,
+            color="black" if bright else "white",
+        )
+    axis.set_xticks(range(columns), scenarios, rotation=30, ha="right", fontsize=8)
+    axis.set_yticks(range(rows), [_paper_label(run, run in paper) for run in order], fontsize=7)
+    for label, run in zip(axis.get_yticklabels(), order, strict=True):
+        if run in paper:
+            label.set_fontweight("bold")
+    axis.set_title(
+        f"Task 2 {metric}, mean ± sd over {_seeds_text(board)}\n"
+        "(★ the paper's approach; grey: not run in that scenario)",
+        fontsize=9,
+    )
+    figure.colorbar(image, ax=axis, fraction=0.04, pad=0.02, label=f"mean {metric}")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_task1(board: pd.DataFrame, path: str | Path) -> None:
+    """Task 1 test AUC (mean, sd error bars) per attack run: one panel per group, one colour
+    per scenario; the paper's runs starred."""
+    if board.empty:
+        _empty_figure(path, "No Task 1 scores in this study.")
+        return
+    groups = sorted(board["group"].unique())
+    scenarios = sorted(board["scenario"].unique())
+    order = list(board.groupby("run")["mean"].mean().sort_values(ascending=False).index)
+    paper = set(board.loc[board["paper"], "run"])
+    positions = {run: index for index, run in enumerate(order)}
+    width = 0.7 / max(1, len(scenarios))
+    figure, axes = plt.subplots(
+        1,
+        len(groups),
+        figsize=(2.2 + 3.4 * len(groups), len(order) * 0.3 + 2),
+        sharey=True,
+        squeeze=False,
+    )
+    for axis, group in zip(axes[0], groups, strict=True):
+        for index, scenario in enumerate(scenarios):
+            rows = board[(board["group"] == group) & (board["scenario"] == scenario)]
+            if rows.empty:
+                continue
+            offset = (index - (len(scenarios) - 1) / 2) * width
+            axis.errorbar(
+                rows["mean"],
+                [positions[run] + offset for run in rows["run"]],
+                xerr=rows["sd"].fillna(0),
+                fmt="o",
+                ms=3.5,
+                capsize=2,
+                lw=1,
+                color=f"C{index}",
+                label=scenario,
+            )
+        axis.axvline(0.5, color="grey", lw=0.8, ls="--")
+        axis.set_xlim(-0.02, 1.02)
+        axis.set_title(group, fontsize=9)
+        axis.set_xlabel("test AUC (mean ± sd)", fontsize=8)
+        axis.grid(axis="x", lw=0.4, alpha=0.5)
+    axis = axes[0, 0]
+    axis.set_yticks(range(len(order)), [_paper_label(run, run in paper) for run in order])
+    axis.tick_params(axis="y", labelsize=7)
+    for label, run in zip(axis.get_yticklabels(), order, strict=True):
+        if run in paper:
+            label.set_fontweight("bold")
+    axis.set_ylim(len(order) - 0.5, -0.5)
+    axes[0, -1].legend(fontsize=7, loc="lower right", title="scenario", title_fontsize=7)
+    figure.suptitle(
+        f"Task 1 membership, test AUC over {_seeds_text(board)} (dashed: chance)", fontsize=9
+    )
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def write_study(
+    datasets: Sequence[dict],
+    table: str | Path,
+    markdown: str | Path,
+    figure: str | Path,
+    task1_figure: str | Path,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every output of a study from its datasets (:func:`collect`): all four files are moved
+    into place together at the end, so a failure leaves none of them. Returns both boards."""
+    task2_long, task1_long = collect(datasets)
+    board, task1 = leaderboard(task2_long), task1_leaderboard(task1_long)
+    with ExitStack() as stack:
+        paths = [stack.enter_context(atomic_output(p)) for p in (table, markdown, figure)]
+        task1_path = stack.enter_context(atomic_output(task1_figure))
+        write_leaderboard(task2_long, task1_long, paths[0], paths[1])
+        plot_leaderboard(board, paths[2])
+        plot_task1(task1, task1_path)
+    return board, task1
