@@ -46,6 +46,12 @@ localrules:
     demo_task1_truth,
 
 
+# The folders and ground truth of every demo-built dataset of run_datasets.
+rule benchmarks:
+    input:
+        PLAN.benchmark_files(),
+
+
 rule manifests:
     input:
         PLAN.manifests(),

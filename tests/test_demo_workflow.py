@@ -32,7 +32,9 @@ def _png_hashes(root: Path) -> dict[str, str]:
 def built(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("demo")
     _tiny_config(workdir)
-    run_snakemake(workdir, "--cores", "2", "demo_benchmark", "manifests", "demo_contact_sheet")
+    run_snakemake(
+        workdir, "--cores", "2", "benchmarks", "manifests", "results/demo/contact_sheet.png"
+    )
     return workdir
 
 
@@ -43,7 +45,7 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 def test_identical_seed_gives_byte_identical_pngs(built, tmp_path) -> None:
     _tiny_config(tmp_path)
-    run_snakemake(tmp_path, "--cores", "2", "demo_benchmark")
+    run_snakemake(tmp_path, "--cores", "2", "benchmarks")
     first, second = _png_hashes(built / DEMO), _png_hashes(tmp_path / DEMO)
     assert len(first) > 100
     assert first == second
@@ -176,7 +178,7 @@ def test_bad_demo_config_stops_before_any_job(tmp_path, demo, message) -> None:
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     config["demo"].update(demo)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    result = run_snakemake(tmp_path, "demo_benchmark", check=False)
+    result = run_snakemake(tmp_path, "benchmarks", check=False)
     assert result.returncode != 0
     assert re.search(message, result.stderr), result.stderr
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()

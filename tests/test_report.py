@@ -150,3 +150,12 @@ def test_summary_names_a_table_that_lacks_a_column(tmp_path) -> None:
     ):
         write_summary(tmp_path / "summary.md", "d", task2, None)
     assert not (tmp_path / "summary.md").exists()
+
+
+def test_summary_says_which_methods_the_dataset_could_not_run(tmp_path) -> None:
+    out = tmp_path / "summary.md"
+    task2 = {"table": None, "submitted": "", "paper": [], "run_files": [], "skipped": ["subsets"]}
+    write_summary(out, "x", task2, None)
+    assert "Method `subsets` was skipped: it needs each generator's real training" in (
+        out.read_text()
+    )

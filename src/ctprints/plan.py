@@ -437,6 +437,17 @@ class RunPlan:
 
     # ------------------------------------------------------------------ targets
 
+    def benchmark_files(self) -> list[str]:
+        """The image folders and ground truth of every demo-built dataset of run_datasets."""
+        files = []
+        for name in self.run_datasets:
+            if self.datasets[name].demo:
+                files += [
+                    fill(self.paths.demo_folder, dataset=name, task=t) for t in ("task1", "task2")
+                ]
+                files += self.demo_truth_files(name)
+        return files
+
     def manifests(self) -> list[str]:
         return [fill(self.paths.manifest, dataset=name) for name in self.run_datasets]
 

@@ -62,9 +62,19 @@ def _files(paths: Sequence[str]) -> list[str]:
 
 
 def task2_section(
-    table: pd.DataFrame | None, submitted: str, paper: Sequence[str], run_files: Sequence[str]
+    table: pd.DataFrame | None,
+    submitted: str,
+    paper: Sequence[str],
+    run_files: Sequence[str],
+    skipped: Sequence[str] = (),
 ) -> list[str]:
     lines = ["## Task 2: which generator made each image", ""]
+    for method in skipped:
+        lines += [
+            f"Method `{method}` was skipped: it needs each generator's real training images "
+            "(`real/<subset>/`, the 2025 layout), which this dataset does not give.",
+            "",
+        ]
     if table is None:
         lines += ["No Task 2 ground truth is configured for this dataset, so no run is scored.", ""]
     else:
@@ -201,7 +211,11 @@ def write_summary(
     ]
     if task2:
         lines += task2_section(
-            _read(task2["table"], "task2"), task2["submitted"], task2["paper"], task2["run_files"]
+            _read(task2["table"], "task2"),
+            task2["submitted"],
+            task2["paper"],
+            task2["run_files"],
+            task2.get("skipped", ()),
         )
     if task1:
         lines += task1_section(

@@ -163,6 +163,7 @@ rule summary:
     params:
         task2_submitted=PLAN.task2_run,
         task2_paper=task2_paper_runs,
+        task2_skipped=lambda wildcards: PLAN.skipped_methods(wildcards.dataset),
         task1_submitted=PLAN.task1_run,
         task1_paper=list(PLAN.paper_runs.values()),
         task1_groups=task1_groups,

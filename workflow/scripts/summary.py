@@ -18,6 +18,7 @@ if inputs.task2_runs:
         "submitted": params.task2_submitted,
         "paper": params.task2_paper,
         "run_files": list(inputs.task2_runs),
+        "skipped": params.task2_skipped,
     }
 if inputs.task1_runs:
     task1 = {
