@@ -46,7 +46,8 @@ def test_subsets_scenarios_write_the_2025_layout(built) -> None:
         assert _pngs(task2 / "real" / "subset_1")[0] == "real_0001.png"
         assert _pngs(task2 / "generated" / "subset_1")[0] == "subset_1_0001.png"
         truth = pd.read_csv(task2.parent / "ground_truth/task2.csv", header=None, dtype=str)
-        assert sorted(truth[0]) == [p.removesuffix(".png") for p in _pngs(task2 / "generated_unknown")]
+        test_ids = [p.removesuffix(".png") for p in _pngs(task2 / "generated_unknown")]
+        assert sorted(truth[0]) == test_ids
         assert sorted(set(truth[1])) == [f"subset_{k}" for k in range(1, 5)]
         manifest = pd.read_parquet(built / f"results/study_{scenario}_s0/manifest.parquet")
         real = manifest[(manifest.task == "task2") & (manifest.role == "real")]
