@@ -302,3 +302,30 @@ def test_rule_script(study, tmp_path) -> None:
     assert is_png(Path(output.figure)) and is_png(Path(output.task1_figure))
     assert "openset_pixels" in Path(output.markdown).read_text()
     assert "best run against the paper's" in (tmp_path / "logs" / "study.log").read_text()
+
+
+def test_signal_summary_averages_generators_then_seeds(tmp_path) -> None:
+    from ctprints.study import signal_markdown, signal_summary
+
+    entries = []
+    for seed, (a, b) in enumerate([(1.0, 2.0), (2.0, 3.0)]):
+        path = tmp_path / f"signal{seed}.tsv"
+        path.write_text(
+            "check\tsubject\tvalue\tdetail\n"
+            "realism\treal (other half)\t1.0\tx\n"
+            "realism\tnoise control\t4.0\tx\n"
+            f"realism\ttask2_model_1 (vae)\t{a}\tx\n"
+            f"realism\ttask2_model_2 (vae)\t{b}\tx\n"
+            "realism\ttask1_group1 (vae)\t9.0\tx\n"
+            "family_accuracy\ttask2 generators\t0.5\tx\n"
+        )
+        entries.append({"scenario": "seeds", "seed": seed, "signal": str(path)})
+    summary = signal_summary(entries)
+    row = summary.iloc[0]
+    # Generator means 1.5 and 2.5 (Task 1's generator left out), then over seeds: 2.0 ± 0.707.
+    assert row["n_seeds"] == 2 and row["realism"] == "2.000 ± 0.707"
+    assert row["noise"] == "4.000 ± 0.000" and row["family_accuracy"] == "0.500 ± 0.000"
+    assert "| seeds | 2 | 2.000 ± 0.707 |" in signal_markdown(summary)
+    (tmp_path / "bad.tsv").write_text("check\tvalue\nrealism\t1\n")
+    with pytest.raises(StudyError, match="bad.tsv: no column"):
+        signal_summary([{"scenario": "x", "seed": 0, "signal": str(tmp_path / "bad.tsv")}])
