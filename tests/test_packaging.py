@@ -78,10 +78,16 @@ def _schema_properties(node, where="config"):
 
 def test_every_schema_key_has_description_and_default() -> None:
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    defs = schema["$defs"]
+
+    def resolve(ref: str) -> dict:
+        node = schema
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        return node
+
     for path, prop in _schema_properties(schema):
         if "$ref" in prop:
-            prop = {**defs[prop["$ref"].split("/")[-1]], **prop}
+            prop = {**resolve(prop["$ref"]), **prop}
         assert "description" in prop, f"{path} has no description"
         assert "default" in prop, f"{path} has no default"
 
