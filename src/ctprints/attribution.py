@@ -298,19 +298,9 @@ class SubsetAttribution(OpenSetAttribution):
 
     name = "subsets"
 
-    def __init__(
-        self,
-        n_generators: int,
-        pca: int | None = 50,
-        C: float = 1.0,
-        k: int = 5,
-        k_real: int = 5,
-        new_label: str | None = None,
-        random_state: int = 0,
-    ):
-        super().__init__(
-            n_generators, pca=pca, C=C, k=k, new_label=new_label, random_state=random_state
-        )
+    def __init__(self, n_generators: int, k_real: int = 5, **settings):
+        """``settings``: :class:`OpenSetAttribution`'s (pca, C, k, new_label, random_state)."""
+        super().__init__(n_generators, **settings)
         self.k_real = k_real
 
     def _real_subsets(
