@@ -197,7 +197,7 @@ def _plan_demo(demo: dict[str, Any], seed: int) -> Plan:
         steps=demo.get("steps") or scale.steps,
         batch_size=scale.batch_size,
         base_channels=scale.base_channels,
-        scenario=demo["task2"].get("scenario") or "families",
+        scenario=_scenario(demo["task2"]),
     )
     rng = np.random.default_rng(_sub_seed(seed, "assignment"))
     counter = iter(range(1, 10**6))
@@ -234,15 +234,25 @@ def _check_family(key: str, family: str) -> None:
         )
 
 
+def _scenario(task2: dict[str, Any]) -> str:
+    """The section's scenario; a section written before scenarios existed is ``families``."""
+    return task2.get("scenario") or "families"
+
+
+def _family(task2: dict[str, Any]) -> str:
+    """The one family of the single-family scenarios (the schema's default when unset)."""
+    return task2.get("family") or "upconv_gan"
+
+
 def task2_unseen(task2: dict[str, Any]) -> int:
     """Generators without training data: as configured, or the scenario's default."""
     unseen = task2.get("unseen")
-    return SCENARIOS[task2.get("scenario") or "families"].unseen if unseen is None else unseen
+    return SCENARIOS[_scenario(task2)].unseen if unseen is None else unseen
 
 
 def task2_generators(task2: dict[str, Any]) -> int:
     """How many Task 2 generators a scenario trains."""
-    scenario = task2.get("scenario") or "families"
+    scenario = _scenario(task2)
     if scenario == "families":
         return len(task2["families"])
     if scenario == "unseen_sibling":
@@ -252,7 +262,7 @@ def task2_generators(task2: dict[str, Any]) -> int:
 
 def _check_task2(task2: dict[str, Any], scale: Scale) -> None:
     """Raise on a Task 2 scenario that cannot be built."""
-    scenario = task2.get("scenario") or "families"
+    scenario = _scenario(task2)
     if scenario not in SCENARIOS:
         raise DemoConfigError(
             f"demo.task2.scenario: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}"
@@ -260,7 +270,7 @@ def _check_task2(task2: dict[str, Any], scale: Scale) -> None:
     families = list(task2["families"])
     for index, family in enumerate(families):
         _check_family(f"demo.task2.families[{index}]", family)
-    _check_family("demo.task2.family", task2.get("family") or "upconv_gan")
+    _check_family("demo.task2.family", _family(task2))
     repeated = sorted({f for f in families if families.count(f) > 1})
     if repeated and scenario in ("families", "unseen_sibling"):
         raise DemoConfigError(
@@ -356,8 +366,7 @@ def _plan_task1_group(
 def _task2_recipe(task2: dict[str, Any], scale: Scale) -> list[tuple[str, str, int | str]]:
     """The scenario's generators as (label, family, patients): a count of new patients, or
     ``"shared"`` for the patients of the first generator."""
-    scenario = task2.get("scenario") or "families"
-    family = task2.get("family") or "upconv_gan"
+    scenario, family = _scenario(task2), _family(task2)
     count = task2_generators(task2)
     if scenario == "families":
         recipe = [(family_k, scale.task2_patients) for family_k in task2["families"]]
@@ -550,15 +559,16 @@ def write_layout(
     samples: dict[str, dict[str, np.ndarray]],
     root: str | Path,
     truth_dir: str | Path,
-    task1_truth: str | Path | None = None,
+    task1_truth: str | Path,
 ) -> None:
     """Write the ImageCLEF-style folders under ``root`` and the ground truth under ``truth_dir``.
 
     ``samples[instance][purpose]`` holds each generator's (n, H, W) uint8 samples. Task 1 groups
     use the 2023 folder names (generated, used, not_used, generated_1, real_unknown_1); task 2
     the scenario's edition (:func:`_write_task2`). Test folders are shuffled, so file order
-    reveals nothing. Task 1 truth goes to ``truth_dir/task1_<group>.csv``, or with
-    ``task1_truth`` into that one table (group, image_id, label), which the workflow splits.
+    reveals nothing. Task 2 truth and the patient table go to ``truth_dir``; every Task 1
+    group's truth goes into the one table ``task1_truth`` (group, image_id, label), which
+    :func:`split_task1_truth` splits into each group's file.
     """
     root, truth_dir = Path(root), Path(truth_dir)
     rng = np.random.default_rng(_sub_seed(plan.seed, "layout"))
@@ -567,10 +577,7 @@ def write_layout(
         rows, truth = _write_task1_group(plan, real, samples, group, root, rng)
         patient_rows += rows
         truth_rows += [(group, *row) for row in truth]
-        if task1_truth is None:
-            _write_csv(truth_dir / f"task1_{group}.csv", truth)
-    if task1_truth is not None:
-        _write_csv(Path(task1_truth), truth_rows, header=["group", "image_id", "label"])
+    _write_csv(Path(task1_truth), truth_rows, header=["group", "image_id", "label"])
     patient_rows += _write_task2(plan, real, samples, root, truth_dir, rng)
     _write_csv(
         truth_dir / "patients.csv",

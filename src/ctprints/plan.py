@@ -164,6 +164,11 @@ class Task1Group:
     truth: str | None
 
 
+def gives_real_subsets(sources) -> bool:
+    """Task 2 gives each generator's real training images (the 2025 ``real/<subset>/``)."""
+    return any(s.task == "task2" and s.role == "real" for s in sources)
+
+
 @dataclass(frozen=True)
 class DatasetPlan:
     name: str
@@ -176,8 +181,7 @@ class DatasetPlan:
 
     @property
     def has_real_subsets(self) -> bool:
-        """Task 2 gives each generator's real training images (the 2025 ``real/<subset>/``)."""
-        return any(s.task == "task2" and s.role == "real" for s in self.sources)
+        return gives_real_subsets(self.sources)
 
     @property
     def builder(self) -> str | None:
@@ -442,10 +446,7 @@ class RunPlan:
         files = []
         for name in self.run_datasets:
             if self.datasets[name].demo:
-                files += [
-                    fill(self.paths.demo_folder, dataset=name, task=t) for t in ("task1", "task2")
-                ]
-                files += self.demo_truth_files(name)
+                files += self.demo_folders(name) + self.demo_truth_files(name)
         return files
 
     def manifests(self) -> list[str]:
@@ -487,11 +488,8 @@ class RunPlan:
 
     def evaluation_files(self) -> list[str]:
         """Tables, HTML tables, confusion matrices and ROC figures of every evaluated dataset."""
-        return self._evaluation_files(self.task2_evaluated, self.task1_evaluated)
-
-    def _evaluation_files(self, task2_evaluated, task1_evaluated) -> list[str]:
         paths = self.paths
-        files = [fill(paths.table, dataset=name, task="task2") for name in task2_evaluated]
+        files = [fill(paths.table, dataset=name, task="task2") for name in self.task2_evaluated]
         files += [
             fill(paths.table_html, dataset=name, task="task2") for name in self.task2_evaluated
         ]
@@ -531,6 +529,10 @@ class RunPlan:
     def summaries(self) -> list[str]:
         return [fill(self.paths.summary, dataset=name) for name in self.run_datasets]
 
+    def demo_folders(self, dataset: str) -> list[str]:
+        """The Task 1 and Task 2 image folders rule demo_benchmark writes for a dataset."""
+        return [fill(self.paths.demo_folder, dataset=dataset, task=t) for t in ("task1", "task2")]
+
     def demo_truth_files(self, dataset: str) -> list[str]:
         """The ground truth a demo-built dataset's benchmark writes."""
         groups = self.datasets[dataset].demo.task1_groups
@@ -547,14 +549,12 @@ class RunPlan:
         return [fill(self.paths.demo_samples, dataset=dataset, instance=name) for name in instances]
 
     def study_files(self) -> list[str]:
-        """What the study's leaderboard reads: each study dataset's evaluation tables, plus its
-        figures and signal report, which the study target also makes."""
-        task2 = [name for name in self.study if self.datasets[name].task2]
-        task1 = [name for name in self.study if self.datasets[name].task1_evaluated]
-        files = [fill(self.paths.table, dataset=name, task="task2") for name in task2]
-        files += [fill(self.paths.table, dataset=name, task="task1") for name in task1]
-        files += [fill(self.paths.demo_signal, dataset=name) for name in self.study]
-        return files
+        """What the study's leaderboard reads: each study dataset's evaluation tables and its
+        signal report (the files :meth:`study_datasets` names)."""
+        entries = self.study_datasets()
+        return [
+            entry[key] for key in ("task2", "task1", "signal") for entry in entries if entry[key]
+        ]
 
     def study_datasets(self) -> list[dict[str, Any]]:
         """The study's datasets as the leaderboard script reads them."""
@@ -623,8 +623,6 @@ def _study_specs(config: dict) -> dict[str, tuple[dict, tuple[str, int]]]:
                 f"study.scenarios[{index}]: unknown scenario {scenario!r}; "
                 f"known: {', '.join(SCENARIOS)}"
             )
-    if not study["seeds"]:
-        raise ConfigError("study.seeds: empty; give at least one benchmark seed, e.g. [0, 1, 2]")
     if study["scale"] not in SCALES:
         raise ConfigError(
             f"study.scale: unknown scale {study['scale']!r}; known: {', '.join(SCALES)}"
@@ -639,27 +637,28 @@ def _study_specs(config: dict) -> dict[str, tuple[dict, tuple[str, int]]]:
             }
             if scenario != "families":
                 demo["task1"] = {}
-            spec = {"builder": "demo", "image_size": None, "demo": demo, "study": True}
-            specs[f"{STUDY}_{scenario}_s{seed}"] = (spec, (scenario, seed))
+            specs[f"{STUDY}_{scenario}_s{seed}"] = (
+                {"builder": "demo", "demo": demo},
+                (scenario, seed),
+            )
     return specs
 
 
 def _effective_dataset(
-    config: dict, name: str, spec: dict
+    config: dict, name: str, spec: dict, key: str
 ) -> tuple[dict[str, Any], int, DemoPlan | None]:
     """The dataset config the rules use, its analysis seed and, for a demo-built dataset, its
-    benchmark plan: the top-level `demo` section with the dataset's own `demo` keys."""
+    benchmark plan: the top-level `demo` section with the dataset's own `demo` keys (errors in
+    it named under ``key``)."""
     if spec["builder"] != "demo":
         return spec, config["seed"], None
-    for key in _DEMO_DECIDES:
-        if _explicit(spec.get(key)):
+    for decided in _DEMO_DECIDES:
+        if _explicit(spec.get(decided)):
             raise ConfigError(
-                f"datasets.{name}.{key}: set by the `demo` section for a dataset "
+                f"datasets.{name}.{decided}: set by the `demo` section for a dataset "
                 "with builder: demo; remove it here"
             )
     section = {**config["demo"], **(spec.get("demo") or {})}
-    # A study dataset is the demo section with the study's settings: errors name `demo`.
-    key = "demo" if spec.get("study") or not spec.get("demo") else f"datasets.{name}.demo"
     demo = plan_demo(section, config["seed"], key=key)
     return demo_dataset_spec(demo, fill(DEMO_ROOT, dataset=name)), demo.seed, demo
 
@@ -683,7 +682,9 @@ def _resolved_datasets(config: dict, study: dict) -> dict[str, tuple[dict, list[
     wanted.update({name: spec for name, (spec, _) in study.items()})
     resolved = {}
     for name, written in wanted.items():
-        spec, seed, demo = _effective_dataset(config, name, written)
+        # A study dataset is the demo section with the study's settings: its errors name `demo`.
+        key = "demo" if name in study or not written.get("demo") else f"datasets.{name}.demo"
+        spec, seed, demo = _effective_dataset(config, name, written, key)
         if spec["builder"] is None:
             sources = check_paths_exist(name, spec)
         else:
@@ -730,7 +731,7 @@ def _training_labels(sources: list[Source]) -> list[str]:
 
 def _check_run_method(name: str, method: str, sources: list[Source]) -> None:
     """The submitted run's method must be able to run on every dataset."""
-    if method in NEEDS_REAL and not any(s.task == "task2" and s.role == "real" for s in sources):
+    if method in NEEDS_REAL and not gives_real_subsets(sources):
         raise ConfigError(
             f"task2.run.method: {method} needs each generator's real training images "
             f"(real/<subset>/), which datasets.{name} does not give; choose another method"

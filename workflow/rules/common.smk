@@ -75,16 +75,9 @@ def demo_samples(wildcards):
     return PLAN.demo_samples(wildcards.dataset)
 
 
-def demo_truth(wildcards):
-    return PLAN.demo_truth_files(wildcards.dataset)
-
-
 def demo_folders(wildcards):
     """The image folders rule demo_benchmark writes for a dataset."""
-    return [
-        fill(PATHS.demo_folder, dataset=wildcards.dataset, task=task)
-        for task in ("task1", "task2")
-    ]
+    return PLAN.demo_folders(wildcards.dataset)
 
 
 def dataset_seed(wildcards):
