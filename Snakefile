@@ -32,6 +32,7 @@ include: "workflow/rules/task2_train.smk"
 include: "workflow/rules/task1.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/study.smk"
+include: "workflow/rules/audit.smk"
 
 
 # Light rules run in the snakemake process itself under a cluster profile instead of waiting in
@@ -44,6 +45,7 @@ localrules:
     run_file_paper,
     evaluate_truth,
     demo_task1_truth,
+    audit_gate,
 
 
 # The folders and ground truth of every demo-built dataset of run_datasets.
@@ -82,9 +84,16 @@ rule submission_task2_networks:
         PLAN.submission_task2_networks(),
 
 
+# Every audited group's risk tables, figures, verdict and page; never fails on a verdict.
+rule audit:
+    input:
+        PLAN.audit_files(),
+
+
 rule all:
     default_target: True
     input:
+        rules.audit.input,
         rules.manifests.input,
         rules.submission_task2.input,
         rules.submission_task2_networks.input,

@@ -10,6 +10,7 @@ from ctprints.demo import (
     SCALES,
     DemoConfigError,
     dataset_spec,
+    group_leaks,
     max_used_patients,
     plan_demo,
     split_task1_truth,
@@ -313,3 +314,27 @@ def test_task1_truth_table_splits_into_each_groups_truth_file(tmp_path) -> None:
     with pytest.raises(ValueError, match="no ground truth for Task 1 group 'group3'"):
         split_task1_truth(tmp_path / "t1.csv", "group3", tmp_path / "group3.csv")
     assert not (tmp_path / "group3.csv").exists()
+
+
+def test_a_leakage_free_group_trains_on_patients_that_appear_nowhere_else() -> None:
+    task1 = {
+        "group1": {"family": "vae", "patients": None, "used_patients": None},
+        "group2": {"family": "vae", "patients": None, "used_patients": None},
+    }
+    before = plan_demo(demo_config(scale="small", task1=task1), seed=0)
+    task1["group3"] = {"family": "vae", "patients": None, "used_patients": None, "leak": False}
+    plan = plan_demo(demo_config(scale="small", task1=task1), seed=0)
+    trainers = set(plan.instances["task1_group3"].patients)
+    used = _patients(plan, "group3", "used")
+    assert len(trainers) == len(used) == 4 and len(_patients(plan, "group3")) == 12 + 4
+    # its generator saw none of the group's patients, nor any other group's or generator's
+    placed = {p for p, (_, _, role, _) in plan.assignment.items() if role != "trainer"}
+    assert not trainers & placed
+    assert all(plan.assignment[p][2] == "trainer" for p in trainers)
+    assert plan.task1_groups == ["group1", "group2", "group3"]
+    # adding it leaves every other patient, generator and assignment as it was
+    for name, instance in before.instances.items():
+        assert plan.instances[name] == instance
+    assert {p: a for p, a in plan.assignment.items() if p in before.assignment} == before.assignment
+    # the benchmark's membership signal says which generator saw whom
+    assert group_leaks(plan, "group1") and not group_leaks(plan, "group3")

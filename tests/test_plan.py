@@ -48,7 +48,7 @@ def test_the_default_config_plans_the_small_demo_in_full() -> None:
     assert demo.task2.size == 64 and demo.task2.rounds == ("round0", "round1")
     # fraction 0.1 of the 4 x 50 test images
     assert demo.task2.pseudo_count == math.ceil(0.1 * 200)
-    assert demo.groups == ["group1", "group2"]
+    assert demo.groups == ["group1", "group2", "group3"]  # group3: leakage-free
     assert demo.group("group1").patients == "data/demo/task1/group1/dev_patients.csv"
     assert demo.group("group2").truth == "data/demo/ground_truth/task1_group2.csv"
     assert plan.embedders == EMBEDDERS
@@ -99,7 +99,7 @@ def test_evaluation_targets_cover_every_group_run_and_space() -> None:
     assert "results/demo/evaluation/task1.tsv" in files
     assert "results/demo/evaluation/task2.html" in files
     assert sum("/confusion/" in f for f in files) == 20
-    assert sum("/roc/" in f for f in files) == 2 * len(EMBEDDERS)
+    assert sum("/roc/" in f for f in files) == 3 * len(EMBEDDERS)
 
 
 def test_task1_evaluation_inputs_are_keyed_not_ordered() -> None:
@@ -107,7 +107,7 @@ def test_task1_evaluation_inputs_are_keyed_not_ordered() -> None:
     inputs = plan.task1_evaluation_inputs("demo")
     attacks = len(plan.attacks)
     per_group = 1 + len(EMBEDDERS) + attacks * len(EMBEDDERS) + 2 * len(plan.paper_runs)
-    assert len(inputs) == 2 * per_group
+    assert len(inputs) == 3 * per_group
     assert inputs[input_key("truth", "group2")] == "data/demo/ground_truth/task1_group2.csv"
     assert inputs[input_key("scores", "group1", "pixels")] == (
         "results/demo/task1/group1/scores/pixels.csv"
@@ -289,7 +289,7 @@ def test_the_truth_check_reads_every_truth_file_with_its_key() -> None:
         None,
     )
     assert task2.path == "data/demo/ground_truth/task2.csv"
-    group1, group2 = plan.truth_files("demo", "task1")
+    group1, group2, _ = plan.truth_files("demo", "task1")
     assert group2.input == input_key("truth", "group2") and group2.group == "group2"
     assert group2.key == "datasets.demo.ground_truth.task1.group2"
     assert group2.path == plan.task1_evaluation_inputs("demo")[input_key("truth", "group2")]
@@ -397,3 +397,58 @@ def test_a_second_demo_dataset_is_written_to_its_own_folder() -> None:
         "data/hard/ground_truth/patients.csv",
     ]
     assert "results/hard/manifest.parquet" in plan.manifests()
+
+
+# ----------------------------------------------------------------------------- audit
+
+
+def test_the_audit_covers_every_task1_group_of_the_run_datasets() -> None:
+    plan = build_plan(config_with())
+    assert plan.audit_groups == {"demo": ("group1", "group2", "group3")}
+    files = plan.audit_files()
+    assert "results/demo/audit/group1/verdict.json" in files
+    assert "results/demo/audit/group3/report.md" in files
+    assert len(files) == 3 * 8
+    assert plan.audit_verdicts()[input_key("verdict", "demo", "group2")] == (
+        "results/demo/audit/group2/verdict.json"
+    )
+    # the study's datasets are never audited, and `[]` audits nothing
+    assert build_plan(config_with(**{"audit.groups": []})).audit_files() == []
+    assert build_plan(config_with(**{"audit.groups": ["group1"]})).audit_groups == {
+        "demo": ("group1",)
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"audit.groups": ["group9"]}, r"audit\.groups: group9 is not a Task 1 group of dataset"),
+        ({"audit.attack": "nope"}, r"audit\.attack: 'nope' is not among task1\.attacks"),
+        ({"audit.embedder": "resnet50"}, r"audit\.embedder: 'resnet50' is not among embed"),
+        (
+            {"audit.groups": ["group1"], "demo.task1": {}},
+            r"audit\.groups: group1 asked for, but no dataset of run_datasets \(demo\) has Task 1",
+        ),
+    ],
+)
+def test_an_audit_of_a_group_that_is_not_there_is_refused_by_name(changes, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_plan(config_with(**changes))
+
+
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        ({"max_leak": 0.1}, r"audit\.budget.*max_leak"),
+        ({"max_auc": 1.5}, r"audit\.budget\.max_auc: 1\.5 is greater than the maximum of 1"),
+        ({"max_auc": 0.3}, r"audit\.budget\.max_auc: 0\.3 is less than the minimum of 0\.5"),
+        ({"max_tpr_at_1pct_fpr": -0.1}, r"audit\.budget\.max_tpr_at_1pct_fpr: -0\.1 is less"),
+        ({"alpha": 0}, r"audit\.budget\.alpha: 0 is less than or equal to the minimum of 0"),
+        ({"decide_on": "mean"}, r"audit\.budget\.decide_on: 'mean' is not one of"),
+    ],
+)
+def test_a_budget_key_that_does_not_exist_or_is_out_of_range_is_refused_by_name(
+    budget, message
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_with(**{"audit.budget": budget})

@@ -42,10 +42,35 @@ class Scale:
 
 
 SCALES = {
-    "tiny": Scale(32, 4, {"group1": (4, 2), "group2": (8, 4)}, 16, 2, 16, 8, 30, 16, 8),
-    "small": Scale(64, 8, {"group1": (12, 4), "group2": (32, 16)}, 150, 6, 100, 50, 300, 32, 16),
+    # group3 is the default demo's leakage-free group (a generator that never saw its used
+    # patients), with group1's sizes. At tiny every group has 2 used and 2 not-used dev patients,
+    # the fewest the membership audit takes. Any other group name takes group2's sizes.
+    "tiny": Scale(
+        32, 4, {"group1": (8, 4), "group2": (8, 4), "group3": (8, 4)}, 16, 2, 16, 8, 30, 16, 8
+    ),
+    "small": Scale(
+        64,
+        8,
+        {"group1": (12, 4), "group2": (32, 16), "group3": (12, 4)},
+        150,
+        6,
+        100,
+        50,
+        300,
+        32,
+        16,
+    ),
     "full": Scale(
-        256, 20, {"group1": (20, 10), "group2": (600, 300)}, 10000, 20, 500, 500, 5000, 32, 32
+        256,
+        20,
+        {"group1": (20, 10), "group2": (600, 300), "group3": (20, 10)},
+        10000,
+        20,
+        500,
+        500,
+        5000,
+        32,
+        32,
     ),
 }
 TRUTH_DIR = "ground_truth"
@@ -161,6 +186,13 @@ def _sub_seed(seed: int, *words: str | int) -> int:
     return int(np.random.SeedSequence(key).generate_state(1)[0])
 
 
+def group_leaks(plan: Plan, group: str) -> bool:
+    """The group's generator trained on its used patients (false for a ``leak: false`` group)."""
+    return not any(
+        t == "task1" and g == group and r == "trainer" for t, g, r, _ in plan.assignment.values()
+    )
+
+
 def max_used_patients(total: int) -> int:
     """The most used patients a group of ``total`` can have.
 
@@ -208,9 +240,15 @@ def _plan_demo(demo: dict[str, Any], seed: int) -> Plan:
             plan.patients[patient] = _sub_seed(seed, "patient", patient)
         return ids
 
-    for group, spec in demo["task1"].items():
+    # A leakage-free group (leak: false) is planned after Task 2, so that adding one leaves every
+    # other patient, generator and image as it was.
+    groups = demo["task1"].items()
+    for group, spec in [(g, s) for g, s in groups if s.get("leak", True)]:
         _plan_task1_group(plan, group, spec, scale, rng, new_patients)
     _plan_task2(plan, demo["task2"], scale, new_patients)
+    for group, spec in [(g, s) for g, s in groups if not s.get("leak", True)]:
+        _plan_task1_group(plan, group, spec, scale, rng, new_patients)
+    plan.task1_groups = [group for group in demo["task1"] if group in plan.task1_groups]
     return plan
 
 
@@ -337,7 +375,9 @@ def _plan_task1_group(
     """Draw a task 1 group's used patients and split its patients into dev and test.
 
     Half the used patients (rounded down) go to test beside as many not-used ones; the rest of
-    both go to dev. The group's generator trains on the used patients.
+    both go to dev. The group's generator trains on the used patients, or, with ``leak: false``,
+    on as many other patients who appear nowhere else: a group without any membership, whose
+    "used" label is nominal (the audit's leakage-free control).
     """
     total, used = _task1_group_size(group, spec, scale)
     used_test = used // 2
@@ -352,11 +392,16 @@ def _plan_task1_group(
         plan.assignment[patient] = ("task1", group, "not_used", "test")
     for patient in not_used_ids[used_test:]:
         plan.assignment[patient] = ("task1", group, "not_used", "dev")
+    trainers = used_ids
+    if not spec.get("leak", True):
+        trainers = new_patients(used)
+        for patient in trainers:
+            plan.assignment[patient] = ("task1", group, "trainer", "train")
     name = f"task1_{group}"
     plan.instances[name] = Instance(
         name=name,
         family=spec["family"],
-        patients=sorted(used_ids),
+        patients=sorted(trainers),
         samples={"dev": scale.task1_generated, "test": scale.task1_generated},
         seed=_sub_seed(plan.seed, "generator", name),
     )
@@ -845,7 +890,7 @@ def _membership_rows(
         members = {
             p: r == "used"
             for p, (t, g, r, _) in plan.assignment.items()
-            if t == "task1" and g == group
+            if t == "task1" and g == group and r in ("used", "not_used")
         }
         mask = np.isin(real["patient"], list(members))
         labels = np.array([members[p] for p in real["patient"][mask]])
@@ -857,7 +902,8 @@ def _membership_rows(
                 subject=f"task1 {group}",
                 value=auc,
                 detail=f"{int(labels.sum())} used vs {int((~labels).sum())} not used images, "
-                f"{len(plan.instances[f'task1_{group}'].patients)} used patients",
+                f"{len(plan.instances[f'task1_{group}'].patients)} "
+                + ("used patients" if group_leaks(plan, group) else "other patients (leak: false)"),
             )
         )
     return rows

@@ -180,11 +180,13 @@ def hard_labels(scores: np.ndarray, threshold: float) -> np.ndarray:
 # ----------------------------------------------------------------------------- one task 1 group
 
 
-def group_rows(manifest, group: str, dataset: str = "dataset"):
+def group_rows(manifest, group: str, dataset: str = "dataset", require_test: bool = True):
     """The task 1 rows of one group by role, checked: used, not-used and test real images exist,
     and synthetic and real images have one size.
 
     Returns a dict role -> DataFrame (``generated`` holds dev and test synthetic images).
+    With ``require_test=False`` (the membership audit, which needs only the dev folders) a group
+    without test real images is allowed, and its dict then has no ``test`` key.
     """
     rows = manifest[(manifest["task"] == "task1") & (manifest["group"] == group)]
     key = f"datasets.{dataset}.task1.{group}"
@@ -194,12 +196,18 @@ def group_rows(manifest, group: str, dataset: str = "dataset"):
         "not_used": rows[rows["role"] == "not_used"],
         "test": rows[rows["role"] == "real_unknown"],
     }
+    if not require_test and parts["test"].empty:
+        del parts["test"]
     names = {"generated": "synthetic", "used": "used", "not_used": "not-used", "test": "test real"}
+    needed = (
+        "synthetic, used, not-used and test real"
+        if require_test
+        else "synthetic, used and not-used"
+    )
     for role, part in parts.items():
         if part.empty:
             raise MembershipError(
-                f"{key}: no {names[role]} images; task 1 needs synthetic, used, not-used and "
-                "test real images for every group"
+                f"{key}: no {names[role]} images; task 1 needs {needed} images for every group"
             )
     sizes = {
         role: sorted({(int(w), int(h)) for w, h in zip(part["width"], part["height"], strict=True)})
@@ -355,7 +363,8 @@ def group_scores(
 def read_patients(path: str, parts: dict) -> dict[str, str]:
     """image_id -> patient for the dev used and not-used images, from a CSV image_id,patient.
 
-    Raises :class:`MembershipError` naming the file when columns or dev images are missing.
+    Raises :class:`MembershipError` naming the file when columns or dev images are missing, or
+    when an image is listed more than once.
     """
     import pandas as pd
 
@@ -367,6 +376,11 @@ def read_patients(path: str, parts: dict) -> dict[str, str]:
         raise MembershipError(
             f"{path}: needs columns image_id,patient, found {', '.join(table.columns)}"
         )
+    repeated = table["image_id"][table["image_id"].duplicated()]
+    if len(repeated):  # the first repeated image, in file order
+        image = repeated.iloc[0]
+        times = int((table["image_id"] == image).sum())
+        raise MembershipError(f"{path}: image {image} is listed {times} times")
     mapping = dict(zip(table["image_id"], table["patient"], strict=True))
     dev = list(parts["used"]["image_id"]) + list(parts["not_used"]["image_id"])
     missing = [image for image in dev if image not in mapping]

@@ -86,6 +86,7 @@ class Paths:
     confusion: str = "results/{dataset}/evaluation/confusion/task2_{run}.png"
     roc: str = "results/{dataset}/evaluation/roc/task1_{group}_{embedder}.png"
     summary: str = "results/{dataset}/summary.md"
+    audit: str = "results/{dataset}/audit/{group}/{name}"  # name: one of AUDIT_FILES
     leaderboard: str = f"results/{STUDY}/leaderboard.tsv"
     leaderboard_md: str = f"results/{STUDY}/leaderboard.md"
     leaderboard_plot: str = f"results/{STUDY}/leaderboard.png"
@@ -93,6 +94,17 @@ class Paths:
 
 
 PATHS = Paths()
+# What rule audit writes per group (README "Auditing synthetic images before release").
+AUDIT_FILES = {
+    "risk": "risk.csv",
+    "patients": "patients.csv",
+    "attacks": "attacks.tsv",
+    "statistics": "statistics.tsv",
+    "verdict": "verdict.json",
+    "evidence": "evidence.png",
+    "scores": "scores.png",
+    "report": "report.md",
+}
 
 
 def fill(pattern: str, **parts: str) -> str:
@@ -227,6 +239,7 @@ class RunPlan:
     task1_run: str  # <attack>_<embedder> of task1.run
     paper_embedders: tuple[str, ...]
     paper_fractions: tuple[str, ...]  # as written in names: 0.5, 1
+    audit_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # dataset -> groups
     paths: Paths = field(default=PATHS)
 
     # ------------------------------------------------------------------ names
@@ -528,6 +541,26 @@ class RunPlan:
 
     def summaries(self) -> list[str]:
         return [fill(self.paths.summary, dataset=name) for name in self.run_datasets]
+
+    def audit_file(self, dataset: str, group: str, name: str) -> str:
+        return fill(self.paths.audit, dataset=dataset, group=group, name=AUDIT_FILES[name])
+
+    def audit_files(self) -> list[str]:
+        """Every audited group's files (target audit)."""
+        return [
+            self.audit_file(dataset, group, name)
+            for dataset, groups in self.audit_groups.items()
+            for group in groups
+            for name in AUDIT_FILES
+        ]
+
+    def audit_verdicts(self) -> dict[str, str]:
+        """``input_key("verdict", dataset, group)`` -> its verdict.json (target audit_gate)."""
+        return {
+            input_key("verdict", dataset, group): self.audit_file(dataset, group, "verdict")
+            for dataset, groups in self.audit_groups.items()
+            for group in groups
+        }
 
     def demo_folders(self, dataset: str) -> list[str]:
         """The Task 1 and Task 2 image folders rule demo_benchmark writes for a dataset."""
@@ -875,6 +908,37 @@ def _task1_groups(name: str, spec: dict) -> tuple[Task1Group, ...]:
     return tuple(groups)
 
 
+def _audit_groups(
+    audit: dict, datasets: dict[str, DatasetPlan], run_datasets, attacks, embedders
+) -> dict[str, tuple[str, ...]]:
+    """dataset -> the Task 1 groups the audit covers; raise naming the key on a group that a
+    dataset lacks (every group of a dataset has its dev folders: datasets.py requires them)."""
+    if audit["attack"] is not None:
+        _require_listed("audit.attack", audit["attack"], "task1.attacks", attacks)
+    if audit["embedder"] is not None:
+        _require_listed("audit.embedder", audit["embedder"], "embed.embedders", embedders)
+    audited = {}
+    for name in run_datasets:
+        plan = datasets[name]
+        if not plan.task1:
+            continue
+        wanted = plan.groups if audit["groups"] is None else audit["groups"]
+        for group in wanted:
+            if group not in plan.groups:
+                raise ConfigError(
+                    f"audit.groups: {group} is not a Task 1 group of dataset {name} "
+                    f"(its groups: {', '.join(plan.groups)})"
+                )
+        if wanted:
+            audited[name] = tuple(wanted)
+    if audit["groups"] and not audited:
+        raise ConfigError(
+            f"audit.groups: {', '.join(audit['groups'])} asked for, but no dataset of "
+            f"run_datasets ({', '.join(run_datasets)}) has Task 1 groups"
+        )
+    return audited
+
+
 def _checked_paper(paper: dict, embedders) -> tuple[str, ...]:
     missing = [name for name in paper["embedders"] if name not in embedders]
     if missing:
@@ -943,4 +1007,7 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
         task1_run=f"{task1['run']['attack']}_{task1['run']['embedder']}",
         paper_embedders=_checked_paper(paper, embedders),
         paper_fractions=tuple(f"{fraction:g}" for fraction in paper["fractions"]),
+        audit_groups=_audit_groups(
+            config["audit"], datasets, config["run_datasets"], attacks, embedders
+        ),
     )

@@ -9,7 +9,7 @@ from snakemake.resources import Resource
 from ctprints.attribution import METHOD_INPUT
 from ctprints.config import ConfigError, per_attempt
 from ctprints.datasets import folder_fingerprint
-from ctprints.plan import PATHS, build_plan, fill, one_of
+from ctprints.plan import AUDIT_FILES, PATHS, build_plan, fill, input_key, one_of
 
 # A wrong folder or setting stops the run here, before any job starts.
 try:

@@ -1,0 +1,490 @@
+"""The membership audit: a generator that copied its members fails, one that did not passes; the
+per-image evidence, the statistics and the verdict follow their definitions on small examples."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ctprints.audit import (
+    BUDGET_DEFAULTS,
+    AuditError,
+    _shares,
+    _unit_distances,
+    candidate_scores,
+    check_budget,
+    choose,
+    dcr_share,
+    dev_inputs,
+    folder_hashes,
+    patient_table,
+    plot_evidence,
+    plot_scores,
+    report_markdown,
+    risk_table,
+    statistics,
+    stats_frame,
+    threshold_at_fpr,
+    verdict,
+)
+from ctprints.membership import MembershipError, group_rows, part_features, read_patients
+from ctprints.metrics import tpr_at_fpr
+
+ATTACKS = ["gan_leaks", "gan_leaks_cal"]
+
+
+def _rows(role: str, ids: list[str]) -> pd.DataFrame:
+    """Manifest rows of one task 1 role (the columns group_rows and the audit read)."""
+    return pd.DataFrame(
+        {
+            "key": [f"k_{i}" for i in ids],
+            "image_id": ids,
+            "path": [f"g1/{role}/{i}.png" for i in ids],
+            "task": "task1",
+            "group": "group1",
+            "role": role,
+            "width": 16,
+            "height": 16,
+        }
+    )
+
+
+def _group(leaky: bool, patients: int = 20, slices: int = 4, dims: int = 8, seed: int = 0):
+    """A group of ``patients`` member and holdout patients with ``slices`` correlated slices each.
+
+    ``leaky``: the synthetic set holds every member slice plus tiny noise (and generic samples);
+    otherwise it is drawn from the same distribution as every real patient, independently.
+    Returns parts (as group_rows gives them), the features frame, image -> patient, synthetic.
+    """
+    rng = np.random.default_rng(seed)
+
+    def slices_of(n: int) -> np.ndarray:
+        centres = rng.normal(size=(n, dims))
+        return np.repeat(centres, slices, axis=0) + 0.3 * rng.normal(size=(n * slices, dims))
+
+    members, holdout = slices_of(patients), slices_of(patients)
+    generic = slices_of(10)
+    if leaky:
+        synthetic = np.vstack([members + 0.01 * rng.normal(size=members.shape), generic])
+    else:
+        synthetic = slices_of(80)
+    names = {
+        "used": [f"u{i:03d}" for i in range(len(members))],
+        "not_used": [f"n{i:03d}" for i in range(len(holdout))],
+        "generated": [f"s{i:03d}" for i in range(len(synthetic))],
+    }
+    parts = {role: _rows(role, ids) for role, ids in names.items()}
+    features = pd.DataFrame(
+        np.vstack([members, holdout, synthetic]),
+        columns=[f"f{j}" for j in range(dims)],
+        index=[f"k_{i}" for ids in names.values() for i in ids],
+    )
+    patient = {
+        image: f"{role[0]}p{index // slices}"
+        for role in ("used", "not_used")
+        for index, image in enumerate(names[role])
+    }
+    return parts, features, patient, synthetic
+
+
+def _audit(leaky: bool, seed: int = 0):
+    """The audit of a :func:`_group`: candidate scores, choice, statistics, verdict."""
+    parts, features, patients, synthetic = _group(leaky, seed=seed)
+    dev, groups = dev_inputs(parts, patients, "group1")
+    candidates = candidate_scores(parts, {"demo": features}, ATTACKS, 5, 0, patients=patients)
+    attack, embedder, table = choose(candidates, None, None, "group1")
+    rows = candidates[
+        (candidates.embedder == embedder)
+        & (candidates.attack == attack)
+        & (candidates.split == "dev")
+    ]
+    real = part_features(features, dev)
+    stats = statistics(
+        rows.label.to_numpy(), rows.score.to_numpy(), groups, synthetic, real, 300, 499, seed=0
+    )
+    result = verdict(stats, check_budget({}), group="group1", attack=attack)
+    return stats, result, table, candidates
+
+
+def test_a_generator_that_copied_its_members_fails_the_audit() -> None:
+    stats, result, table, candidates = _audit(leaky=True)
+    assert stats["auc"] > 0.99 and stats["auc_low"] > 0.95
+    assert stats["permutation_p"] < 0.01
+    assert stats["dcr_share"] > stats["dcr_expected"] + 0.2
+    assert stats["dcr_share_low"] <= stats["dcr_share"] <= stats["dcr_share_high"]
+    assert stats["dcr_member_mean"] < stats["dcr_holdout_mean"]
+    assert (stats["member_patients"], stats["holdout_patients"]) == (20, 20)
+    assert stats["resampled"] == "patient"
+    assert result["verdict"] == "fail"
+    assert "auc" in result["failed"] and "permutation" in result["failed"]
+    assert result["reason"].startswith("group1 fails: auc lower bound ")
+    json.dumps(result)  # plain data
+    # The long frame: both attacks, dev and control, every dev image once per attack.
+    assert set(candidates.split) == {"dev", "control"}
+    assert (candidates[candidates.split == "dev"].groupby("attack").size() == 160).all()
+    assert set(table.columns) == {"embedder", "attack", "cv_auc", "control_auc", "chosen"}
+    assert table.control_auc.max() < 0.9  # both halves of the control are members
+
+
+def test_a_generator_that_did_not_copy_passes_the_audit() -> None:
+    stats, result, _, _ = _audit(leaky=False)
+    assert stats["auc_low"] < 0.5 < stats["auc_high"]
+    assert stats["permutation_p"] > 0.1
+    assert result["verdict"] == "pass", result["reason"]
+    assert result["reason"] == "group1 passes 3 criteria"
+    assert [c["name"] for c in result["criteria"]] == ["auc", "tpr_at_1pct_fpr", "permutation"]
+
+
+def test_candidate_scores_read_pixels_once_and_keep_controls_honest() -> None:
+    parts, features, patients, _ = _group(leaky=True, patients=3, slices=2)
+    rng = np.random.default_rng(0)
+    calls = []
+
+    def read_pixels(paths: list[str]) -> np.ndarray:
+        calls.append(len(paths))
+        return rng.integers(0, 256, size=(len(paths), 16, 16), dtype=np.uint8)
+
+    candidates = candidate_scores(
+        parts, {"a": features, "b": features}, ["ssim_max", "gan_leaks"], 3, 0, {}, read_pixels,
+        patients,
+    )  # fmt: skip
+    assert calls == [12, len(parts["generated"])]  # dev, synthetic: once for both embedders
+    assert candidates.score.notna().all()
+    dev = candidates[(candidates.split == "dev") & (candidates.embedder == "a")]
+    dev = dev[dev.attack == "gan_leaks"]
+    assert dev.patient.notna().all() and dev.label.tolist() == [1] * 6 + [0] * 6
+    # 3 used patients cannot be halved and cross-validated by patient: halves of images, so
+    # the control names no patients.
+    control = candidates[candidates.split == "control"]
+    assert control.patient.isna().all() and sorted(set(control.label)) == [0, 1]
+    # Two used images cannot be cross-validated at all: no control rows.
+    few = {**parts, "used": parts["used"].head(2)}
+    patients = {image: image for image in pd.concat([few["used"], few["not_used"]]).image_id}
+    alone = candidate_scores(few, {"a": features}, ["gan_leaks"], 3, 0, patients=patients)
+    assert set(alone.split) == {"dev"}
+    assert choose(alone, None, None, "g")[2].control_auc.isna().all()
+
+
+def _tiny():
+    """Five real images against three synthetic ones, with scores worked out by hand."""
+    dev = pd.DataFrame({"image_id": ["a", "b", "c", "d", "e"]})
+    labels = np.array([1, 1, 0, 0, 0])
+    scores = np.array([0.9, 0.2, 0.5, 0.1, 0.5])
+    synthetic = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    real = np.array([[10.0, 0.0], [1.0, 0.0], [0.0, 9.0], [0.0, 1.0], [9.0, 0.0]])
+    rng = np.random.default_rng(1)
+    synthetic_pixels = rng.integers(0, 256, size=(3, 16, 16), dtype=np.uint8)
+    real_pixels = rng.integers(0, 256, size=(5, 16, 16), dtype=np.uint8)
+    real_pixels[0] = synthetic_pixels[1]  # a is a copy of s1
+    return dev, labels, scores, real, synthetic, real_pixels, synthetic_pixels
+
+
+def test_risk_table_follows_its_definitions() -> None:
+    dev, labels, scores, real, synthetic, real_pixels, synthetic_pixels = _tiny()
+    patients = np.array(["p1", "p1", "p2", "p3", "p3"])
+    risk = risk_table(
+        dev, labels, scores, patients, real, synthetic, ["s0", "s1", "s2"], real_pixels,
+        synthetic_pixels,
+    )  # fmt: skip
+    risk = risk.set_index("image_id")
+    assert list(risk.index) == ["a", "c", "e", "b", "d"]  # by rank, ties in input order
+    assert list(risk["rank"]) == [1, 2, 2, 4, 5]
+    # Members against the three holdout scores (0.5, 0.1, 0.5); holdout images leave themselves
+    # out: c has one other holdout score >= 0.5 among two.
+    expected = {"a": 1 / 4, "b": 3 / 4, "c": 2 / 3, "d": 3 / 3, "e": 2 / 3}
+    for image, value in expected.items():
+        assert risk.loc[image, "p_value"] == pytest.approx(value), image
+    assert risk.loc["a", "percentile"] == 100 and risk.loc["c", "percentile"] == pytest.approx(
+        100 / 3
+    )
+    assert dict(risk.nearest_synthetic) == {"a": "s1", "b": "s0", "c": "s2", "d": "s0", "e": "s1"}
+    std = np.std([0.0, 10.0, 0.0])  # the synthetic set's spread, both columns
+    assert risk.loc["a", "distance"] == pytest.approx(0, abs=1e-5)
+    assert risk.loc["b", "distance"] == pytest.approx(1 / std, rel=1e-5)
+    assert risk.loc["a", "ssim"] == pytest.approx(1.0)
+    assert risk.loc["b", "ssim"] < 0.5
+    assert list(risk.patient) == ["p1", "p2", "p3", "p1", "p3"]
+
+    table = patient_table(risk.reset_index())
+    assert list(table.patient) == ["p1", "p2", "p3"]  # by max score
+    p1 = table.set_index("patient").loc["p1"]
+    assert (p1.member, p1.slices) == (1, 2)
+    assert p1.max_score == 0.9 and p1.mean_score == pytest.approx(0.55)
+    assert p1.min_p_value == pytest.approx(0.25) and p1.max_ssim == pytest.approx(1.0)
+    assert p1.min_distance == pytest.approx(0, abs=1e-5)
+    # Without patients every image is its own patient.
+    alone = risk_table(dev, labels, scores, None, real, synthetic, ["s0", "s1", "s2"], None, None)
+    assert list(alone.patient) == list(alone.image_id) and alone.ssim.isna().all()
+
+
+def test_dcr_share_by_hand() -> None:
+    synthetic = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    real = np.array([[9.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 2.0]])
+    # s0 and s2 are nearest a holdout image, s1 the member: 1/3 against 1/4 expected.
+    share, expected = dcr_share(synthetic, real, np.array([1, 0, 0, 0]))
+    assert share == pytest.approx(1 / 3) and expected == pytest.approx(1 / 4)
+
+
+def test_resampled_dcr_shares_match_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    synthetic, real = rng.normal(size=(60, 3)), rng.normal(size=(90, 3))
+    units = np.repeat(np.arange(45), 2)
+    matrix = _unit_distances(synthetic, real, units, 45, chunk=7)
+    full = np.linalg.norm(synthetic[:, None] - real[None], axis=2)
+    np.testing.assert_allclose(matrix, np.minimum(full[:, ::2], full[:, 1::2]), rtol=1e-4)
+    member = (np.arange(45) < 20).astype(int)
+    # Few units drawn: most rows' 32 nearest units hold none of them (the slow path).
+    draws = [rng.integers(0, 45, 45), np.array([0, 44, 44]), np.array([3, 30])]
+    brute = [
+        member[np.where(np.isin(np.arange(45), d), matrix, np.inf).argmin(1)].mean() for d in draws
+    ]
+    np.testing.assert_allclose(_shares(matrix, member, draws), brute)
+
+
+def test_statistics_are_seeded_and_fall_back_to_images() -> None:
+    parts, features, patients, synthetic = _group(leaky=False, patients=6, slices=3)
+    dev, groups = dev_inputs(parts, patients, "group1")
+    real = part_features(features, dev)
+    labels = np.r_[np.ones(18), np.zeros(18)].astype(int)
+    scores = np.random.default_rng(3).normal(size=36) + labels
+    first = statistics(labels, scores, groups, synthetic, real, 100, 99, seed=4)
+    assert first == statistics(labels, scores, groups, synthetic, real, 100, 99, seed=4)
+    assert first != statistics(labels, scores, groups, synthetic, real, 100, 99, seed=5)
+    assert first["tpr_at_0_1pct_fpr"] == tpr_at_fpr(labels, scores, 0.001)
+    for name in ("auc", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr", "dcr_share"):
+        assert first[f"{name}_low"] <= first[f"{name}_high"], name
+    narrow = statistics(labels, scores, groups, synthetic, real, 100, 99, seed=4, alpha=0.5)
+    assert narrow["auc_high"] - narrow["auc_low"] < first["auc_high"] - first["auc_low"]
+    images = statistics(labels, scores, None, synthetic, real, 100, 99, seed=4)
+    assert images["resampled"] == "image" and images["member_patients"] is None
+    assert (images["n_members"], images["n_holdout"]) == (18, 18)
+    assert images["auc"] == first["auc"]
+    json.dumps(first)
+    mixed = groups.copy()
+    mixed[0] = groups[-1]
+    with pytest.raises(AuditError, match="both member and holdout"):
+        statistics(labels, scores, mixed, synthetic, real, 10, 9)
+
+
+def test_budget_is_checked_and_completed() -> None:
+    assert check_budget({}) == BUDGET_DEFAULTS
+    assert check_budget({"max_auc": 0.7, "decide_on": "upper"})["max_auc"] == 0.7
+    assert check_budget({"max_tpr_at_1pct_fpr": None})["max_tpr_at_1pct_fpr"] is None
+    with pytest.raises(AuditError, match=r"audit\.budget\.max_fpr: unknown .*known: max_auc"):
+        check_budget({"max_fpr": 0.1})
+    bad = {
+        "max_auc": 0.4,
+        "max_tpr_at_1pct_fpr": 1.5,
+        "max_tpr_at_0_1pct_fpr": -0.1,
+        "alpha": 0.0,
+        "decide_on": "median",
+    }
+    for key, value in bad.items():
+        with pytest.raises(AuditError, match=rf"x\.budget\.{key}: '?{value}'? is not"):
+            check_budget({key: value}, "x.budget")
+    with pytest.raises(AuditError, match="alpha: 0.6"):
+        check_budget({"alpha": 0.6})
+    with pytest.raises(AuditError, match="max_auc: None"):
+        check_budget({"max_auc": None})
+
+
+def test_dev_inputs_need_two_patients_on_each_side() -> None:
+    parts, _, patients, _ = _group(leaky=False, patients=3, slices=2)
+    dev, groups = dev_inputs(parts, patients, "group1")
+    assert list(dev.image_id[:6]) == list(parts["used"].image_id) and len(groups) == 12
+    one = {**patients, **dict.fromkeys(parts["used"].image_id, "up0")}
+    with pytest.raises(
+        AuditError,
+        match=r"task1 group group1: the audit needs at least 2 used and 2 holdout patients, "
+        r"found 1 used and 3 holdout",
+    ):
+        dev_inputs(parts, one, "group1")
+    few = {**parts, "not_used": parts["not_used"].head(1)}
+    with pytest.raises(AuditError, match="found 6 used and 1 holdout"):
+        dev_inputs(few, None, "group1")
+    assert dev_inputs(parts, None, "group1")[1] is None
+
+
+def _candidates() -> pd.DataFrame:
+    """Hand-made candidate scores: e2/b separates best, e1/a worst."""
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    scores = {
+        ("e1", "a"): [1, 2, 3, 4, 5, 6],
+        ("e1", "b"): [6, 2, 4, 1, 5, 3],
+        ("e2", "a"): [6, 5, 3, 4, 2, 1],
+        ("e2", "b"): [6, 5, 4, 3, 2, 1],
+    }
+    frames = []
+    for (embedder, attack), values in scores.items():
+        for split in ("dev", "control"):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "embedder": embedder,
+                        "attack": attack,
+                        "split": split,
+                        "image_id": [f"i{i}" for i in range(6)],
+                        "label": labels,
+                        "score": values if split == "dev" else [1, 2, 3, 4, 5, 6],
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_choose_takes_the_best_cross_validated_auc() -> None:
+    candidates = _candidates()
+    attack, embedder, table = choose(candidates, None, None, "group1")
+    assert (attack, embedder) == ("b", "e2")
+    assert list(table.cv_auc) == sorted(table.cv_auc, reverse=True)
+    assert table.cv_auc.iloc[0] == 1.0 and table.chosen.tolist() == [True, False, False, False]
+    assert (table.control_auc == 0.0).all()
+    assert choose(candidates, "a", None, "group1")[:2] == ("a", "e2")
+    attack, embedder, table = choose(candidates, None, "e1", "group1")
+    assert (attack, embedder, len(table)) == ("b", "e1", 2)
+    with pytest.raises(AuditError, match=r"audit\.attack: 'domias' was not scored .*group1"):
+        choose(candidates, "domias", None, "group1")
+    with pytest.raises(AuditError, match=r"audit\.embedder: 'e3'"):
+        choose(candidates, None, "e3", "group1")
+
+
+def _stats(**changes) -> dict:
+    stats = {
+        "auc": 0.62,
+        "auc_low": 0.55,
+        "auc_high": 0.7,
+        "tpr_at_1pct_fpr": 0.04,
+        "tpr_at_1pct_fpr_low": 0.0,
+        "tpr_at_1pct_fpr_high": 0.08,
+        "tpr_at_0_1pct_fpr": 0.0,
+        "tpr_at_0_1pct_fpr_low": 0.0,
+        "tpr_at_0_1pct_fpr_high": 0.02,
+        "permutation_p": 0.3,
+    }
+    return stats | changes
+
+
+def test_decide_on_chooses_which_end_of_the_interval_is_judged() -> None:
+    outcomes = {
+        rule: verdict(_stats(), check_budget({"decide_on": rule}), group="g")
+        for rule in ("lower", "point", "upper")
+    }
+    assert outcomes["lower"]["verdict"] == "pass"
+    assert outcomes["point"]["failed"] == ["auc"]
+    assert outcomes["point"]["reason"] == "g fails: auc 0.62 > 0.60"
+    assert outcomes["upper"]["failed"] == ["auc", "tpr_at_1pct_fpr"]
+    assert outcomes["upper"]["reason"] == (
+        "g fails: auc upper bound 0.70 > 0.60; tpr_at_1pct_fpr upper bound 0.08 > 0.05"
+    )
+    auc = outcomes["lower"]["criteria"][0]
+    assert auc == {
+        "name": "auc",
+        "value": 0.62,
+        "low": 0.55,
+        "high": 0.7,
+        "budget": 0.6,
+        "compared": "low",
+        "compared_value": 0.55,
+        "passed": True,
+    }
+    strict = check_budget({"max_tpr_at_0_1pct_fpr": 0.01})
+    failed = verdict(_stats(permutation_p=0.01), strict, control={"auc": 0.5}, group="g")
+    assert failed["failed"] == ["permutation"]
+    assert failed["reason"] == "g fails: permutation p 0.01 < 0.05"
+    assert len(failed["criteria"]) == 4 and failed["control"] == {"auc": 0.5}
+    assert failed["budget"] == strict and failed["group"] == "g"
+
+
+def _report(patients_known: bool) -> str:
+    stats = _stats() | {"dcr_share": 0.5, "n_members": 10, "member_patients": None}
+    result = verdict(stats, check_budget({"decide_on": "point"}), group="group1")
+    patients = pd.DataFrame({"patient": [f"p{i}" for i in range(12)], "max_score": range(12)})
+    return report_markdown(
+        "group1",
+        result,
+        stats_frame(stats, stats),
+        choose(_candidates(), None, None, "group1")[2],
+        patients,
+        {"attack": "b", "feature space": "e2", "folds": 5},
+        {"data/used": "ab" * 32, "data/generated": "cd" * 32},
+        {"scores": "scores.png", "evidence": "evidence.png"},
+        patients_known,
+    )
+
+
+def test_report_puts_the_verdict_first_and_names_its_limits() -> None:
+    report = _report(patients_known=True)
+    lines = [line for line in report.splitlines() if line.strip()]
+    assert lines[0] == "# Membership audit: group1"
+    assert lines[1] == "**Verdict: FAIL**: group1 fails: auc 0.62 > 0.60"
+    assert "## Limitations" in report and "not a proof of privacy" in report
+    assert "ab" * 32 in report and "cd" * 32 in report
+    assert "![evidence](evidence.png)" in report
+    assert "| p9 |" in report and "| p10 |" not in report  # the top 10 patients
+    assert "| AUC | 0.62 | 0.55 to 0.7 | 0.62 | 0.55 to 0.7 | <= 0.6 |" in report
+    assert "independent" not in report
+    warned = _report(patients_known=False)
+    assert "**Warning.**" in warned.splitlines()[4] and "independent" in warned
+
+
+def test_frames_and_figures(tmp_path) -> None:
+    frame = stats_frame(_stats(), None)
+    assert list(frame.columns) == [
+        "measure", "value", "low", "high", "control", "control_low", "control_high",
+    ]  # fmt: skip
+    assert frame.set_index("measure").loc["auc", "low"] == 0.55 and frame.control.isna().all()
+
+    dev, labels, scores, real, synthetic, real_pixels, synthetic_pixels = _tiny()
+    ids = ["s0", "s1", "s2"]
+    risk = risk_table(
+        dev, labels, scores, None, real, synthetic, ids, real_pixels, synthetic_pixels
+    )
+    holdout = scores[labels == 0]
+    threshold = threshold_at_fpr(holdout, 0.01)
+    assert threshold == 0.5  # the highest holdout score: nothing above it
+    assert np.mean(scores[labels == 1] > threshold) == tpr_at_fpr(labels, scores, 0.01)
+    assert threshold_at_fpr(holdout, 0.34) == 0.5 and threshold_at_fpr(holdout, 0.67) == 0.1
+    assert threshold_at_fpr(holdout, 1.0) == -np.inf
+    plot_scores(risk, threshold, tmp_path / "scores.png")
+    plot_evidence(
+        risk,
+        dict(zip(dev.image_id, real_pixels, strict=True)),
+        dict(zip(ids, synthetic_pixels, strict=True)),
+        3,
+        tmp_path / "figures" / "evidence.png",
+    )
+    plot_evidence(risk, {}, {}, 0, tmp_path / "empty.png")
+    for name in ("scores.png", "figures/evidence.png", "empty.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG", name
+
+
+def test_group_rows_without_test_images_and_repeated_patients(tmp_path) -> None:
+    parts, _, _, _ = _group(leaky=False, patients=2, slices=2)
+    manifest = pd.concat(parts.values(), ignore_index=True)
+    assert set(group_rows(manifest, "group1", "d", require_test=False)) == {
+        "generated", "used", "not_used",
+    }  # fmt: skip
+    with pytest.raises(MembershipError, match="no test real images"):
+        group_rows(manifest, "group1", "d")
+    table = tmp_path / "patients.csv"
+    rows = ["image_id,patient", "u000,a", "u001,a", "u000,b", "u000,c"]
+    table.write_text("\n".join(rows) + "\n")
+    with pytest.raises(MembershipError, match=rf"{table}: image u000 is listed 3 times"):
+        read_patients(str(table), parts)
+
+
+def test_folder_hashes_change_with_any_image() -> None:
+    rows = pd.DataFrame(
+        {"path": ["d/used/a.png", "d/used/b.png", "d/gen/s.png"], "sha256": ["1", "2", "3"]}
+    )
+    hashes = folder_hashes(rows)
+    assert list(hashes) == ["d/gen", "d/used"] and len(hashes["d/used"]) == 64
+    assert folder_hashes(rows.iloc[::-1]) == hashes  # order does not matter
+    changed = rows.assign(sha256=["1", "9", "3"])
+    assert folder_hashes(changed)["d/used"] != hashes["d/used"]
+    assert folder_hashes(changed)["d/gen"] == hashes["d/gen"]
+    renamed = rows.assign(path=["d/used/a.png", "d/used/c.png", "d/gen/s.png"])
+    assert folder_hashes(renamed)["d/used"] != hashes["d/used"]

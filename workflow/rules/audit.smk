@@ -1,0 +1,86 @@
+# Membership audit before release: per Task 1 group, the risk of every dev real image, the
+# evidence, set-level statistics with patient-bootstrap intervals, and a verdict against the
+# budget (README "Auditing synthetic images before release"). Reads only the dev folders.
+
+
+def audit_embeddings(wildcards):
+    """The embeddings of every candidate feature space, keyed by embedder."""
+    return {
+        input_key("embeddings", embedder): fill(
+            PATHS.embeddings, dataset=wildcards.dataset, embedder=embedder
+        )
+        for embedder in audit_embedders(wildcards)
+    }
+
+
+def audit_embedders(wildcards):
+    chosen = lookup(dpath="audit/embedder", within=config)
+    return [chosen] if chosen else list(PLAN.embedders)
+
+
+def audit_output(name, **report_labels):
+    """One of the files rule audit_group writes; figures and the page go into the report."""
+    path = fill(PATHS.audit, name=AUDIT_FILES[name])
+    if not report_labels:
+        return path
+    return report(
+        path,
+        caption="../report/audit.rst",
+        category="Audit",
+        labels={"dataset": "{dataset}", "group": "{group}", **report_labels},
+    )
+
+
+rule audit_group:
+    input:
+        unpack(audit_embeddings),
+        manifest=rules.manifest.output.manifest,
+        patients=task1_patients_input,
+    output:
+        risk=audit_output("risk"),
+        patients=audit_output("patients"),
+        attacks=audit_output("attacks"),
+        statistics=audit_output("statistics"),
+        verdict=audit_output("verdict"),
+        evidence=audit_output("evidence", item="evidence: riskiest images"),
+        scores=audit_output("scores", item="score histogram"),
+        report=audit_output("report", item="audit page"),
+    log:
+        "logs/audit/{dataset}_{group}.log",
+    benchmark:
+        "logs/benchmarks/audit/{dataset}_{group}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 2
+    resources:
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(60),
+    params:
+        embedders=audit_embedders,
+        attacks=list(PLAN.attacks),
+        attack=lookup(dpath="audit/attack", within=config),
+        embedder=lookup(dpath="audit/embedder", within=config),
+        settings=PLAN.attack_settings,
+        folds=lookup(dpath="task1/folds", within=config),
+        k=lookup(dpath="audit/k", within=config),
+        n_boot=lookup(dpath="audit/n_boot", within=config),
+        n_permutations=lookup(dpath="audit/n_permutations", within=config),
+        budget=lookup(dpath="audit/budget", within=config),
+        patients=task1_patients_path,
+        seed=dataset_seed,
+    script:
+        "../scripts/audit.py"
+
+
+# Target audit_gate: fails (non-zero exit, one line per failing group) when any audited group
+# fails its budget. It has no output, so it runs every time it is asked for.
+rule audit_gate:
+    input:
+        **PLAN.audit_verdicts(),
+    log:
+        "logs/audit/gate.log",
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    script:
+        "../scripts/audit_gate.py"

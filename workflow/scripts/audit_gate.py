@@ -1,0 +1,22 @@
+"""Target audit_gate: exit non-zero, with one line per failing group, when any audited group
+fails its budget (verdict.json of rule audit_group); otherwise say that every group passed."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from ctprints.runlog import configure  # noqa: E402
+
+log = configure(snakemake.log[0])
+verdicts = [json.loads(Path(path).read_text()) for path in snakemake.input]
+failed = [v for v in verdicts if v["verdict"] != "pass"]
+for verdict in verdicts:
+    log.info("%s/%s: %s", verdict["dataset"], verdict["group"], verdict["reason"])
+if failed:
+    log.error("%d of %d audited groups fail", len(failed), len(verdicts))
+    lines = [f"audit_gate: {v['dataset']}/{v['group']}: {v['reason']}" for v in failed]
+    print("\n".join(lines), file=sys.__stderr__)  # the terminal; the log has it too
+    sys.exit(1)
+print(f"audit_gate: all {len(verdicts)} audited groups pass their budget", file=sys.__stderr__)
