@@ -25,6 +25,7 @@ from ctprints.audit import (
     plot_scores,
     report_markdown,
     risk_table,
+    selection_p,
     statistics,
     stats_frame,
     threshold_at_fpr,
@@ -105,7 +106,10 @@ def _audit(leaky: bool, seed: int = 0):
     stats = statistics(
         rows.label.to_numpy(), rows.score.to_numpy(), groups, synthetic, real, 300, 499, seed=0
     )
-    result = verdict(stats, check_budget({}), group="group1", attack=attack)
+    stats["selection_p"] = selection_p(candidates, table, 199, seed=0)
+    result = verdict(
+        stats, check_budget({}), selected_p=stats["selection_p"], group="group1", attack=attack
+    )
     return stats, result, table, candidates
 
 
@@ -118,6 +122,7 @@ def test_a_generator_that_copied_its_members_fails_the_audit() -> None:
     assert stats["dcr_member_mean"] < stats["dcr_holdout_mean"]
     assert (stats["member_patients"], stats["holdout_patients"]) == (20, 20)
     assert stats["resampled"] == "patient"
+    assert stats["selection_p"] == 1 / 200  # no permutation of 20 + 20 patients comes close
     assert result["verdict"] == "fail"
     assert "auc" in result["failed"] and "permutation" in result["failed"]
     assert result["reason"].startswith("group1 fails: auc lower bound ")
@@ -388,6 +393,7 @@ def test_decide_on_chooses_which_end_of_the_interval_is_judged() -> None:
         "budget": 0.6,
         "compared": "low",
         "compared_value": 0.55,
+        "selected_p": None,
         "passed": True,
     }
     strict = check_budget({"max_tpr_at_0_1pct_fpr": 0.01})
@@ -396,6 +402,62 @@ def test_decide_on_chooses_which_end_of_the_interval_is_judged() -> None:
     assert failed["reason"] == "g fails: permutation p 0.01 < 0.05"
     assert len(failed["criteria"]) == 4 and failed["control"] == {"auc": 0.5}
     assert failed["budget"] == strict and failed["group"] == "g"
+
+
+def test_an_auc_over_budget_fails_only_beyond_chance_after_choosing_the_attack() -> None:
+    """The guard against the winner's curse: the best of N attacks on a few patients can reach
+    any AUC by luck, so an AUC or TPR over budget fails only where the selection-adjusted
+    permutation p is below alpha (and always under decide_on upper)."""
+    stats = _stats(auc_low=0.9, tpr_at_1pct_fpr_low=0.3)
+    budget = check_budget({})
+    lucky = verdict(stats, budget, selected_p=0.2, group="g")
+    assert lucky["verdict"] == "pass"
+    assert lucky["reason"] == (
+        "g passes 3 criteria (auc, tpr_at_1pct_fpr over budget but not beyond chance after "
+        "choosing the best attack: selection-adjusted p 0.2 >= 0.05)"
+    )
+    assert lucky["criteria"][0]["selected_p"] == 0.2
+    real = verdict(stats, budget, selected_p=0.01, group="g")
+    assert real["failed"] == ["auc", "tpr_at_1pct_fpr"]
+    assert real["reason"].startswith(
+        "g fails: auc lower bound 0.90 > 0.60 (selection-adjusted p 0.01)"
+    )
+    strict = verdict(stats, check_budget({"decide_on": "upper"}), selected_p=0.2, group="g")
+    assert strict["failed"] == ["auc", "tpr_at_1pct_fpr"]
+    assert strict["criteria"][0]["selected_p"] is None
+
+
+def test_selection_p_counts_every_candidate_under_permuted_patients() -> None:
+    """Two candidates, 2 member and 6 holdout patients of 2 slices: one candidate ranks the
+    members first. Under the 28 labellings of 2 of 8 patients, the true one is the only one that
+    gives an AUC of 1, but a second candidate that ranks two other patients first doubles the
+    p-value."""
+    patients = np.repeat([f"p{i}" for i in range(8)], 2)
+    labels = np.isin(patients, ["p0", "p1"]).astype(int)
+
+    def frame(name, scores):
+        return pd.DataFrame(
+            {
+                "embedder": "e",
+                "attack": name,
+                "split": "dev",
+                "image_id": [f"i{k:02d}" for k in range(16)],
+                "patient": patients,
+                "label": labels,
+                "score": scores,
+            }
+        )
+
+    honest = frame("a", np.where(labels == 1, 1.0, 0.0) + np.arange(16) * 1e-3)
+    other = frame("b", np.isin(patients, ["p5", "p6"]).astype(float))
+    one = choose(honest, None, None, "g")[2]
+    # 28 labellings <= 9999 permutations: every one is tried, and the p is exact
+    assert selection_p(honest, one, 9999, seed=1) == pytest.approx(1 / 28)
+    both = pd.concat([honest, other])
+    two = choose(both, None, None, "g")[2]
+    assert selection_p(both, two, 9999, seed=1) == pytest.approx(2 / 28)
+    # fewer permutations than labellings: random shuffles, (1 + count) / (1 + permutations)
+    assert abs(selection_p(both, two, 27, seed=1) - 2 / 28) < 0.1
 
 
 def _report(patients_known: bool) -> str:
@@ -473,6 +535,9 @@ def test_group_rows_without_test_images_and_repeated_patients(tmp_path) -> None:
     rows = ["image_id,patient", "u000,a", "u001,a", "u000,b", "u000,c"]
     table.write_text("\n".join(rows) + "\n")
     with pytest.raises(MembershipError, match=rf"{table}: image u000 is listed 3 times"):
+        read_patients(str(table), parts)
+    table.write_text("image_id,patient\nu000,a\n")
+    with pytest.raises(MembershipError, match=rf"{table}: no patient for \d+ dev images, e\.g\. "):
         read_patients(str(table), parts)
 
 

@@ -326,7 +326,8 @@ def test_a_leakage_free_group_trains_on_patients_that_appear_nowhere_else() -> N
     plan = plan_demo(demo_config(scale="small", task1=task1), seed=0)
     trainers = set(plan.instances["task1_group3"].patients)
     used = _patients(plan, "group3", "used")
-    assert len(trainers) == len(used) == 4 and len(_patients(plan, "group3")) == 12 + 4
+    # group2's sizes: 32 patients, 16 used, and 16 others who train its generator
+    assert len(trainers) == len(used) == 16 and len(_patients(plan, "group3")) == 32 + 16
     # its generator saw none of the group's patients, nor any other group's or generator's
     placed = {p for p, (_, _, role, _) in plan.assignment.items() if role != "trainer"}
     assert not trainers & placed

@@ -15,7 +15,7 @@ from ctprints.summary import SummaryError, write_summary
 pytestmark = pytest.mark.workflow
 
 EMBEDDERS = ["spectrum", "residual", "pixels", "resnet18"]  # config.yaml's
-GROUPS = ["group1", "group2"]
+GROUPS = ["group1", "group2", "group3"]  # config.yaml's demo groups; group3 leakage-free
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_report_holds_every_figure_table_and_run_file(built, report) -> None:
     results, _ = report
     runs2 = sorted(p.stem for p in (built / "results/demo/submissions/task2").glob("*.csv"))
     runs1 = sorted((built / "results/demo/submissions/task1").rglob("*.csv"))
-    assert len(runs2) == 20 and len(runs1) == 2 * 25
+    assert len(runs2) == 20 and len(runs1) == len(GROUPS) * 25
     expected = {
         "results/demo/contact_sheet.png",
         "results/demo/task2/plots/tsne_panel.png",
@@ -54,6 +54,11 @@ def test_report_holds_every_figure_table_and_run_file(built, report) -> None:
         *(f"results/demo/evaluation/roc/task1_{g}_{e}.png" for g in GROUPS for e in EMBEDDERS),
         *(f"results/demo/submissions/task2/{run}.csv" for run in runs2),
         *(str(path.relative_to(built)) for path in runs1),
+        *(
+            f"results/demo/audit/{g}/{name}"
+            for g in GROUPS
+            for name in ("report.md", "evidence.png", "scores.png")
+        ),
     }
     assert expected <= set(results)
     for path in expected:
@@ -72,6 +77,7 @@ def test_report_menu_groups_items_by_task(report) -> None:
         "Run files",
         "Tables",
         "Summary",
+        "Audit",
     }
     assert {"Confusion matrices", "t-SNE"} <= set(categories["Task 2 attribution"])
     assert "ROC curves" in categories["Task 1 membership"]

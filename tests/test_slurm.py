@@ -89,7 +89,8 @@ def sbatch_calls(log: str) -> dict[str, list[str]]:
 def slurm_run(cluster, tmp_path_factory):
     """The tiny demo to both tasks' run files (and the networks' ones) through SLURM."""
     workdir = tmp_path_factory.mktemp("slurm_demo")
-    tiny_config(workdir)
+    # The two challenge-like groups: the leakage-free group3 adds nothing SLURM-specific.
+    tiny_config(workdir, **{"demo.task1": {g: {"family": "vae"} for g in ("group1", "group2")}})
     result = run_profile(
         workdir, "submission_task1", "submission_task2", "submission_task2_networks"
     )

@@ -20,7 +20,7 @@ from ctprints.submission import read_run
 pytestmark = pytest.mark.workflow
 EMBEDDERS = ["spectrum", "residual", "pixels", "resnet18"]  # config.yaml's
 ATTACKS = ["gan_leaks", "gan_leaks_cal", "monte_carlo", "domias", "ssim_max", "meta"]
-GROUPS = ["group1", "group2"]
+GROUPS = ["group1", "group2", "group3"]  # config.yaml's demo groups; group3 leakage-free
 
 
 def _test_ids(built, group) -> set[str]:
@@ -49,13 +49,13 @@ def test_scores_are_out_of_fold_and_cover_every_image(built) -> None:
         assert (dev.label == 1).sum() == used
         assert (scores[scores.split == "control"].shape[0]) == used
         assert np.isfinite(scores[ATTACKS].to_numpy()).all()
-    # group2 has 2 used dev patients at tiny scale: cross-validated by patient; group1 has one,
-    # so it falls back to folds of images and says so.
+    # Every group has 2 used dev patients at tiny scale (the fewest the audit takes): folds
+    # of patients.
     grouping = {
         g: pd.read_csv(built / f"results/demo/task1/{g}/scores/pixels.csv").grouping.iloc[0]
         for g in GROUPS
     }
-    assert grouping == {"group1": "image", "group2": "patient"}
+    assert grouping == dict.fromkeys(GROUPS, "patient")
 
 
 def test_evaluation_table_reports_every_attack_space_group_and_split(built) -> None:

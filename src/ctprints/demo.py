@@ -42,35 +42,13 @@ class Scale:
 
 
 SCALES = {
-    # group3 is the default demo's leakage-free group (a generator that never saw its used
-    # patients), with group1's sizes. At tiny every group has 2 used and 2 not-used dev patients,
-    # the fewest the membership audit takes. Any other group name takes group2's sizes.
-    "tiny": Scale(
-        32, 4, {"group1": (8, 4), "group2": (8, 4), "group3": (8, 4)}, 16, 2, 16, 8, 30, 16, 8
-    ),
-    "small": Scale(
-        64,
-        8,
-        {"group1": (12, 4), "group2": (32, 16), "group3": (12, 4)},
-        150,
-        6,
-        100,
-        50,
-        300,
-        32,
-        16,
-    ),
+    # Any other group name (the default demo's leakage-free group3) takes group2's sizes, so that
+    # the audit of a group without leakage has enough patients to mean something. At tiny every
+    # group has 2 used and 2 not-used dev patients, the fewest the membership audit takes.
+    "tiny": Scale(32, 4, {"group1": (8, 4), "group2": (8, 4)}, 16, 2, 16, 8, 30, 16, 8),
+    "small": Scale(64, 8, {"group1": (12, 4), "group2": (32, 16)}, 150, 6, 100, 50, 300, 32, 16),
     "full": Scale(
-        256,
-        20,
-        {"group1": (20, 10), "group2": (600, 300), "group3": (20, 10)},
-        10000,
-        20,
-        500,
-        500,
-        5000,
-        32,
-        32,
+        256, 20, {"group1": (20, 10), "group2": (600, 300)}, 10000, 20, 500, 500, 5000, 32, 32
     ),
 }
 TRUTH_DIR = "ground_truth"

@@ -120,6 +120,8 @@ if len(control_rows):
     control["best_auc"] = float(choice.control_auc.max())
 else:
     log.warning("too few used images for the member-vs-member control; reported without it")
+# The chosen AUC's permutation p, adjusted for choosing the best of the candidates.
+stats["selection_p"] = audit.selection_p(candidates, choice, params.n_permutations, params.seed)
 audit.stats_frame(stats, control).to_csv(
     output.statistics, sep="\t", index=False, float_format="%.4f"
 )
@@ -127,6 +129,7 @@ result = audit.verdict(
     stats,
     budget,
     control,
+    selected_p=stats["selection_p"],
     dataset=dataset,
     group=group,
     attack=attack,
