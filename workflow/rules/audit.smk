@@ -3,34 +3,6 @@
 # budget (README "Auditing synthetic images before release"). Reads only the dev folders.
 
 
-def audit_embeddings(wildcards):
-    """The embeddings of every candidate feature space, keyed by embedder."""
-    return {
-        input_key("embeddings", embedder): fill(
-            PATHS.embeddings, dataset=wildcards.dataset, embedder=embedder
-        )
-        for embedder in audit_embedders(wildcards)
-    }
-
-
-def audit_embedders(wildcards):
-    chosen = lookup(dpath="audit/embedder", within=config)
-    return [chosen] if chosen else list(PLAN.embedders)
-
-
-def audit_output(name, **report_labels):
-    """One of the files rule audit_group writes; figures and the page go into the report."""
-    path = fill(PATHS.audit, name=AUDIT_FILES[name])
-    if not report_labels:
-        return path
-    return report(
-        path,
-        caption="../report/audit.rst",
-        category="Audit",
-        labels={"dataset": "{dataset}", "group": "{group}", **report_labels},
-    )
-
-
 rule audit_group:
     input:
         unpack(audit_embeddings),
