@@ -47,9 +47,12 @@ def _patient(rng: np.random.Generator) -> np.ndarray:
     return (40 + 170 * stack).astype(np.uint8)
 
 
-def _group(root: Path, name: str, leak: bool, seed: int, used: int = 6, not_used: int = 6) -> dict:
-    """A Task 1 group: dev used and not-used patients, test real images, a patients file, and
-    60 synthetic images: noisy copies of the used slices (leak) or slices of other patients."""
+def _group(
+    root: Path, name: str, leak: bool, seed: int, used: int = 6, not_used: int = 6, test=True
+) -> dict:
+    """A Task 1 group: dev used and not-used patients, test real images (unless ``test`` is
+    false: dev folders only, which the audit takes), a patients file, and 60 synthetic images:
+    noisy copies of the used slices (leak) or slices of other patients."""
     rng = np.random.default_rng(seed)
     base = root / "clef" / name
     rows = ["image_id,patient"]
@@ -63,7 +66,8 @@ def _group(root: Path, name: str, leak: bool, seed: int, used: int = 6, not_used
                 if role == "used":
                     used_slices.append(pixels)
     (base / "patients.csv").write_text("\n".join(rows) + "\n")
-    for i, pixels in enumerate(_patient(rng)):
+    test_images = _patient(rng)  # drawn either way, so that both variants get the same images
+    for i, pixels in enumerate(test_images if test else []):
         save(base / "test_real" / f"test_{i}.png", pixels)
     if leak:
         picks = rng.integers(0, len(used_slices), 60)
@@ -80,7 +84,7 @@ def _group(root: Path, name: str, leak: bool, seed: int, used: int = 6, not_used
         "generated": "generated",
         "used": "used",
         "not_used": "not_used",
-        "test_real": "test_real",
+        "test_real": "test_real" if test else False,
         "patients": "patients.csv",
     }
 
@@ -91,12 +95,13 @@ def _dataset(root: Path, **groups) -> dict:
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory) -> Path:
-    """The audit of a leaky and a leakage-free group; `audit_gate` run once."""
+    """The audit of a leaky group and a leakage-free one that has dev folders only (an audit
+    needs no test split); `audit_gate` run once."""
     workdir = tmp_path_factory.mktemp("audit")
     spec = _dataset(
         workdir,
         leaky=_group(workdir, "leaky", leak=True, seed=1),
-        clean=_group(workdir, "clean", leak=False, seed=2),
+        clean=_group(workdir, "clean", leak=False, seed=2, test=False),
     )
     write_config(workdir, {"clef": spec}, ["clef"], **SETTINGS)
     result = run_snakemake(workdir, "--cores", "2", "audit_gate", check=False)

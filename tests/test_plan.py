@@ -452,3 +452,28 @@ def test_a_budget_key_that_does_not_exist_or_is_out_of_range_is_refused_by_name(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         config_with(**{"audit.budget": budget})
+
+
+def test_a_group_with_dev_folders_only_is_audited_but_not_scored(custom) -> None:
+    """An audit needs no test split: a group without test_real is the audit's, not Task 1's."""
+    custom["task1"]["group2"] = {**custom["task1"]["group1"], "test_real": False}
+    plan = build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
+    clef = plan.datasets["clef"]
+    assert clef.groups == ["group1"] and clef.audit_groups == ["group1", "group2"]
+    assert clef.group("group2").test is False
+    assert plan.audit_groups == {"clef": ("group1", "group2")}
+    assert "results/clef/audit/group2/verdict.json" in plan.audit_files()
+    assert not any("/group2/" in path for path in plan.submission_task1())
+    assert "group2" in plan.groups  # the wildcard's values
+    # Ground truth for it has nothing to score.
+    custom["ground_truth"] = {"task1": {"group1": "t1.csv", "group2": "t2.csv"}}
+    Path("t1.csv").write_text("")
+    Path("t2.csv").write_text("")
+    with pytest.raises(
+        ConfigError, match=r"ground_truth\.task1\.group2: group group2 has no test folder"
+    ):
+        build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
+    # Truth for the groups that have a test folder is enough.
+    custom["ground_truth"] = {"task1": {"group1": "t1.csv"}}
+    plan = build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
+    assert [f.group for f in plan.truth_files("clef", "task1")] == ["group1"]

@@ -107,7 +107,8 @@ def test_summary_names_the_run_files_that_exist_and_the_outcome(built) -> None:
     ensemble = task2.set_index("run").loc["ensemble_32_round1", "accuracy"]
     assert "The paper's approach, `ensemble_32_round1`" in summary
     assert f"accuracy {ensemble:.3f} (95% CI" in summary
-    assert summary.count("The paper's approach, `paper_f0.5_spectrum`") == 2  # one per group
+    # one per group
+    assert summary.count("The paper's approach, `paper_f0.5_spectrum`") == len(GROUPS)
     assert "Submitted run (`task1.run`), `meta_pixels`" in summary
 
 

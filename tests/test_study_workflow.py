@@ -70,7 +70,7 @@ def test_the_other_scenarios_write_the_2023_layout(built) -> None:
         assert sorted(set(truth[1])) == [f"model_{k}" for k in range(1, labels + 1)]
     # Task 1 is built for families only, with each group's truth split from one table.
     families = built / "data/study_families_s0"
-    assert _entries(families / "task1") == ["group1", "group2"]
+    assert _entries(families / "task1") == ["group1", "group2", "group3"]  # config.yaml's
     assert (families / "ground_truth/task1_group1.csv").stat().st_size > 0
     assert not _entries(built / "data/study_seeds_s0/task1")
 

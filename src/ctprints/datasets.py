@@ -26,7 +26,8 @@ TASK1_ROLES = {
     "test_generated": ("test", "generated", None),
     "test_real": ("test", "real_unknown", None),
 }
-TASK1_REQUIRED = ("generated", "used", "not_used", "test_real")
+# A group without test_real has only dev folders: the membership audit takes it, Task 1 does not.
+TASK1_REQUIRED = ("generated", "used", "not_used")
 TASK2_FOLDER_KEYS = ("train_subfolders", "real_subfolders", "test")
 
 
@@ -87,6 +88,12 @@ def _merge(preset: dict[str, Any], explicit: dict[str, Any]) -> dict[str, Any]:
     """Explicit values override the preset; null keeps the preset's; false switches a role off."""
     merged = {**preset, **{k: v for k, v in explicit.items() if v is not None}}
     return {k: v for k, v in merged.items() if v is not False}
+
+
+def has_test(dataset: str, group: str, spec: dict[str, Any]) -> bool:
+    """The group has a test folder of real images (preset applied): Task 1 scores it. Without
+    one it has dev folders only, which the membership audit needs and Task 1 does not use."""
+    return any(s.role == "real_unknown" for s in task1_sources(dataset, group, spec))
 
 
 def task1_sources(dataset: str, group: str, spec: dict[str, Any]) -> list[Source]:
@@ -206,10 +213,17 @@ def ground_truth_files(dataset: str, spec: dict[str, Any]) -> dict[str, str]:
                 f"datasets.{dataset}.ground_truth.task1.{group}: no task1 group {group!r} "
                 f"(groups: {', '.join(groups) or 'none'})"
             )
+        if not has_test(dataset, group, groups[group] or {}):
+            raise DatasetConfigError(
+                f"datasets.{dataset}.ground_truth.task1.{group}: group {group} has no test "
+                "folder (test_real), so there is nothing to score; it is for the membership "
+                "audit only"
+            )
         files[f"datasets.{dataset}.ground_truth.task1.{group}"] = os.path.normpath(path)
     named = set(truth.get("task1") or {})
-    if named and named != set(groups):
-        missing = ", ".join(sorted(set(groups) - named))
+    tested = {g for g, g_spec in groups.items() if has_test(dataset, g, g_spec or {})}
+    if named and named != tested:
+        missing = ", ".join(sorted(tested - named))
         raise DatasetConfigError(
             f"datasets.{dataset}.ground_truth.task1: no truth for group(s) {missing}; the Task 1 "
             "evaluation scores the groups together, so give every group's truth or none"

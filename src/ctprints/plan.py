@@ -174,6 +174,7 @@ class Task1Group:
     name: str
     patients: str | None
     truth: str | None
+    test: bool = True  # a test folder of real images; without one the group is audit-only
 
 
 def gives_real_subsets(sources) -> bool:
@@ -187,9 +188,10 @@ class DatasetPlan:
     spec: dict[str, Any]  # the dataset config the rules use (derived from `demo` for the demo)
     sources: tuple[Source, ...]
     task2: Task2Plan | None
-    task1: tuple[Task1Group, ...]
+    task1: tuple[Task1Group, ...]  # the groups Task 1 scores: those with a test folder
     seed: int  # of the analysis; a demo-built dataset's is its benchmark seed
     demo: DemoPlan | None = None  # the benchmark plan of a `builder: demo` dataset
+    audit_only: tuple[Task1Group, ...] = ()  # groups with dev folders only: the audit's
 
     @property
     def has_real_subsets(self) -> bool:
@@ -208,7 +210,13 @@ class DatasetPlan:
         return [group.name for group in self.task1]
 
     def group(self, name: str) -> Task1Group:
-        return next(group for group in self.task1 if group.name == name)
+        return next(group for group in (*self.task1, *self.audit_only) if group.name == name)
+
+    @property
+    def audit_groups(self) -> list[str]:
+        """Every group with dev folders: Task 1's and the audit-only ones, in config order."""
+        order = list(self.spec.get("task1") or {})
+        return sorted([*self.groups, *(g.name for g in self.audit_only)], key=order.index)
 
     @property
     def task1_evaluated(self) -> bool:
@@ -284,7 +292,7 @@ class RunPlan:
 
     @property
     def groups(self) -> list[str]:
-        return sorted({g for dataset in self.datasets.values() for g in dataset.groups})
+        return sorted({g for dataset in self.datasets.values() for g in dataset.audit_groups})
 
     @property
     def _task2_plans(self) -> list[Task2Plan]:
@@ -890,8 +898,9 @@ def _checked_attacks(task1: dict, embedders) -> tuple[str, ...]:
     return tuple(task1["attacks"])
 
 
-def _task1_groups(name: str, spec: dict) -> tuple[Task1Group, ...]:
-    """A dataset's Task 1 groups, each with its dev patients file (resolved like its folders)."""
+def _task1_groups(name: str, spec: dict, sources) -> tuple[Task1Group, ...]:
+    """A dataset's Task 1 groups, each with its dev patients file (resolved like its folders)
+    and whether it has a test folder (``test``; without one it is for the audit only)."""
     truth = (spec.get("ground_truth") or {}).get("task1") or {}
     groups = []
     for group, roles in (spec.get("task1") or {}).items():
@@ -904,7 +913,12 @@ def _task1_groups(name: str, spec: dict) -> tuple[Task1Group, ...]:
                 raise ConfigError(
                     f"datasets.{name}.task1.{group}.patients: {patients} does not exist"
                 )
-        groups.append(Task1Group(name=group, patients=patients, truth=truth.get(group)))
+        tested = any(
+            s.task == "task1" and s.group == group and s.role == "real_unknown" for s in sources
+        )
+        groups.append(
+            Task1Group(name=group, patients=patients, truth=truth.get(group), test=tested)
+        )
     return tuple(groups)
 
 
@@ -920,14 +934,14 @@ def _audit_groups(
     audited = {}
     for name in run_datasets:
         plan = datasets[name]
-        if not plan.task1:
+        if not plan.audit_groups:
             continue
-        wanted = plan.groups if audit["groups"] is None else audit["groups"]
+        wanted = plan.audit_groups if audit["groups"] is None else audit["groups"]
         for group in wanted:
-            if group not in plan.groups:
+            if group not in plan.audit_groups:
                 raise ConfigError(
                     f"audit.groups: {group} is not a Task 1 group of dataset {name} "
-                    f"(its groups: {', '.join(plan.groups)})"
+                    f"(its groups: {', '.join(plan.audit_groups)})"
                 )
         if wanted:
             audited[name] = tuple(wanted)
@@ -980,9 +994,10 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
             spec=spec,
             sources=tuple(sources),
             task2=task2_plans.get(name),
-            task1=_task1_groups(name, spec),
+            task1=tuple(g for g in _task1_groups(name, spec, sources) if g.test),
             seed=seed,
             demo=demo,
+            audit_only=tuple(g for g in _task1_groups(name, spec, sources) if not g.test),
         )
         for name, (spec, sources, seed, demo) in resolved.items()
     }
