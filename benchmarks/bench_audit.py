@@ -12,16 +12,19 @@ every phase holds):
 - scoring (the baseline): what the audit reuses from Task 1, every attack's cross-validated
   scores on the dev images and on the member-vs-member control
   (:func:`ctprints.audit.candidate_scores`, which calls membership.cross_validated_scores).
-- audit: the whole audit of one group, as rule audit_group runs it on the same inputs:
-  candidate scores, the attack choice, the risk table (nearest synthetic image and its SSIM for
-  every real image), the per-patient table, the statistics and the control's (1,000 patient
-  bootstrap resamples, 999 permutations), the verdict, both figures and the page.
+- audit: the whole audit of one group, as rule audit_group runs it on the same inputs
+  (:func:`ctprints.audit.run_audit` and :func:`~ctprints.audit.write_audit`): candidate scores,
+  the attack choice, the risk table (nearest synthetic image and its SSIM for every real image),
+  the per-patient table, the statistics and the control's (1,000 patient bootstrap resamples,
+  999 permutations), the selection-adjusted p, the verdict, every file, both figures and the
+  page.
 Prints a Markdown table with the ratio of the audit to the scoring.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import subprocess
@@ -69,6 +72,7 @@ def phase(name: str, data: Path, out: Path) -> dict:
 
     from ctprints import audit
     from ctprints.embed import pixel_features
+    from ctprints.plan import AUDIT_FILES
 
     cached = np.load(data)
     real, synthetic = cached["real"], cached["synthetic"]
@@ -83,11 +87,10 @@ def phase(name: str, data: Path, out: Path) -> dict:
         "not_used": frame([i for i, r in zip(ids, roles, strict=True) if r != "used"], "not_used"),
         "generated": frame([f"synthetic_{i:05d}" for i in range(len(synthetic))], "generated"),
     }
-    pixels = {f"used/{i}": real[k] for k, i in enumerate(ids)} | {
-        f"not_used/{i}": real[k] for k, i in enumerate(ids)
-    }
-    pixels |= {f"generated/synthetic_{k:05d}": image for k, image in enumerate(synthetic)}
-    by_path = {key.split("/", 1)[1]: image for key, image in pixels.items()}
+    by_path = dict(zip(ids, real, strict=True))
+    by_path |= {f"synthetic_{k:05d}": image for k, image in enumerate(synthetic)}
+    for part in parts.values():  # the manifest's digests, which the page's folder hashes read
+        part["sha256"] = [hashlib.sha256(by_path[p].tobytes()).hexdigest() for p in part.path]
     patient_of = dict(zip(ids, patients, strict=True))
     # In chunks, so that the harness's float copies do not set the phase's peak memory.
     features = np.concatenate(
@@ -108,69 +111,24 @@ def phase(name: str, data: Path, out: Path) -> dict:
         return np.stack([by_path[p] for p in paths])
 
     start = time.perf_counter()
-    candidates = audit.candidate_scores(
-        parts, embeddings, ATTACKS, 5, 0, {}, read_pixels, patient_of
-    )
-    if name == "audit":
-        dev, dev_patients = audit.dev_inputs(parts, patient_of, "bench")
-        attack, embedder, choice = audit.choose(candidates, None, None, "bench")
-        chosen = candidates[(candidates.attack == attack) & (candidates.embedder == embedder)]
-        scored = chosen[chosen.split == "dev"].set_index("image_id").loc[list(dev.image_id)]
-        labels, scores = scored.label.astype(int).to_numpy(), scored.score.to_numpy()
-        real_features = embeddings[embedder].loc[list(dev.key)].to_numpy()
-        synthetic_features = embeddings[embedder].loc[list(parts["generated"].key)].to_numpy()
-        real_pixels = read_pixels(list(dev.path))
-        risk = audit.risk_table(
-            dev,
-            labels,
-            scores,
-            dev_patients,
-            real_features,
-            synthetic_features,
-            list(parts["generated"].image_id),
-            real_pixels,
-            synthetic,
+    if name == "scoring":
+        audit.candidate_scores(parts, embeddings, ATTACKS, 5, 0, {}, read_pixels, patient_of)
+    else:  # what rule audit_group runs, on the same inputs
+        result = audit.run_audit(
+            parts, embeddings, patient_of, read_pixels, "bench", ATTACKS, {}, n_folds=5, seed=0
         )
-        per_patient = audit.patient_table(risk)
-        stats = audit.statistics(labels, scores, dev_patients, synthetic_features, real_features)
-        control_rows = chosen[chosen.split == "control"]
-        position = {image_id: i for i, image_id in enumerate(dev.image_id)}
-        rows = [position[i] for i in control_rows.image_id]
-        control = audit.statistics(
-            control_rows.label.astype(int).to_numpy(),
-            control_rows.score.to_numpy(),
-            control_rows.patient.astype(str).to_numpy(),
-            synthetic_features,
-            real_features[rows],
-        )
-        budget = audit.check_budget({})
-        decision = audit.verdict(stats, budget, control, group="bench")
-        real_by_id = dict(zip(dev.image_id, real_pixels, strict=True))
-        synthetic_by_id = dict(zip(parts["generated"].image_id, synthetic, strict=True))
-        audit.plot_evidence(risk, real_by_id, synthetic_by_id, 12, out / "evidence.png")
-        holdout = risk.score[risk.member == 0].to_numpy()
-        audit.plot_scores(risk, audit.threshold_at_fpr(holdout), out / "scores.png")
-        page = audit.report_markdown(
-            "bench",
-            decision,
-            audit.stats_frame(stats, control),
-            choice,
-            per_patient.head(10),
-            {},
-            {},
-            {"evidence": "evidence.png", "scores": "scores.png"},
-            True,
-        )
-        (out / "report.md").write_text(page)
+        audit.write_audit(result, {n: out / f for n, f in AUDIT_FILES.items()})
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"phase": name, "seconds": seconds, "peak_mib": peak}
+    row = {"phase": name, "seconds": seconds, "peak_mib": peak}
     if name == "audit":
-        result["verdict"] = (
-            f"{attack}: AUC {stats['auc']:.3f}, DCR share {stats['dcr_share']:.3f} "
-            f"(expected {stats['dcr_expected']:.3f}), {decision['verdict']}"
+        stats = result.stats
+        row["verdict"] = (
+            f"{result.verdict['attack']}: AUC {stats['auc']:.3f}, DCR share "
+            f"{stats['dcr_share']:.3f} (expected {stats['dcr_expected']:.3f}), "
+            f"{result.verdict['verdict']}"
         )
-    return result
+    return row
 
 
 def main() -> None:

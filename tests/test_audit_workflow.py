@@ -163,27 +163,31 @@ def _assert_no_audit_output(workdir: Path, group: str) -> None:
     assert not folder.exists() or not [p for p in folder.iterdir() if p.name in AUDIT_FILES]
 
 
-def test_a_patients_file_naming_an_image_twice_stops_naming_the_group(tmp_path) -> None:
-    group = _group(tmp_path, "twice", leak=True, seed=3)
-    patients = tmp_path / "clef/twice/patients.csv"
+def _list_an_image_twice(root: Path, name: str) -> None:
+    patients = root / f"clef/{name}/patients.csv"
     lines = patients.read_text().splitlines()
     patients.write_text("\n".join([*lines, lines[1].split(",")[0] + ",someone_else"]) + "\n")
-    write_config(tmp_path, {"clef": _dataset(tmp_path, twice=group)}, ["clef"], **SETTINGS)
-    result = run_snakemake(tmp_path, "audit", check=False)
-    assert result.returncode != 0
-    log = (tmp_path / "logs/audit/clef_twice.log").read_text()
-    assert "task1 group twice" in log and "used_00_0 is listed 2 times" in log
-    _assert_no_audit_output(tmp_path, "twice")
 
 
-def test_a_group_with_one_used_patient_stops_naming_the_group(tmp_path) -> None:
-    group = _group(tmp_path, "few", leak=True, seed=4, used=1)
-    write_config(tmp_path, {"clef": _dataset(tmp_path, few=group)}, ["clef"], **SETTINGS)
+@pytest.mark.parametrize(
+    ("used", "spoil", "message"),
+    [
+        (6, _list_an_image_twice, "used_00_0 is listed 2 times"),  # a patients file's duplicate
+        (1, None, "at least 2 used and 2 holdout patients"),  # one used patient
+    ],
+)
+def test_bad_audit_input_stops_naming_the_group_and_writes_nothing(
+    tmp_path, used, spoil, message
+) -> None:
+    group = _group(tmp_path, "bad", leak=True, seed=3, used=used)
+    if spoil:
+        spoil(tmp_path, "bad")
+    write_config(tmp_path, {"clef": _dataset(tmp_path, bad=group)}, ["clef"], **SETTINGS)
     result = run_snakemake(tmp_path, "audit", check=False)
     assert result.returncode != 0
-    log = (tmp_path / "logs/audit/clef_few.log").read_text()
-    assert "task1 group few" in log and "at least 2 used and 2 holdout patients" in log
-    _assert_no_audit_output(tmp_path, "few")
+    log = (tmp_path / "logs/audit/clef_bad.log").read_text()
+    assert "task1 group bad" in log and message in log
+    _assert_no_audit_output(tmp_path, "bad")
 
 
 @pytest.mark.parametrize(
