@@ -20,11 +20,13 @@ from ctprints.audit import (
     dcr_share,
     dev_inputs,
     folder_hashes,
+    p_floor,
     patient_table,
     plot_evidence,
     plot_scores,
     report_markdown,
     risk_table,
+    run_audit,
     selection_p,
     statistics,
     stats_frame,
@@ -122,7 +124,11 @@ def test_a_generator_that_copied_its_members_fails_the_audit() -> None:
     assert stats["dcr_member_mean"] < stats["dcr_holdout_mean"]
     assert (stats["member_patients"], stats["holdout_patients"]) == (20, 20)
     assert stats["resampled"] == "patient"
-    assert stats["selection_p"] == 1 / 200  # no permutation of 20 + 20 patients comes close
+    # no permutation of 20 + 20 patients comes close, for any of the three statistics
+    assert stats["selection_p"] == dict.fromkeys(
+        ("auc", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr"), 1 / 200
+    )
+    assert stats["p_floor"] == 1 / 500
     assert result["verdict"] == "fail"
     assert "auc" in result["failed"] and "permutation" in result["failed"]
     assert result["reason"].startswith("group1 fails: auc lower bound ")
@@ -197,11 +203,17 @@ def test_risk_table_follows_its_definitions() -> None:
     risk = risk.set_index("image_id")
     assert list(risk.index) == ["a", "c", "e", "b", "d"]  # by rank, ties in input order
     assert list(risk["rank"]) == [1, 2, 2, 4, 5]
-    # Members against the three holdout scores (0.5, 0.1, 0.5); holdout images leave themselves
-    # out: c has one other holdout score >= 0.5 among two.
-    expected = {"a": 1 / 4, "b": 3 / 4, "c": 2 / 3, "d": 3 / 3, "e": 2 / 3}
+    # Members against the three holdout scores (0.5, 0.1, 0.5); a holdout image leaves out its
+    # own patient: c (p2) has one other holdout score >= 0.5 among two (d, e); d and e (p3) have
+    # only c, which is >= both.
+    expected = {"a": 1 / 4, "b": 3 / 4, "c": 2 / 3, "d": 2 / 2, "e": 2 / 2}
     for image, value in expected.items():
         assert risk.loc[image, "p_value"] == pytest.approx(value), image
+    # Without patients a holdout image leaves out only itself: e has c among d and c.
+    by_image = risk_table(
+        dev, labels, scores, None, real, synthetic, ["s0", "s1", "s2"], None, None
+    )
+    assert by_image.set_index("image_id").loc["e", "p_value"] == pytest.approx(2 / 3)
     assert risk.loc["a", "percentile"] == 100 and risk.loc["c", "percentile"] == pytest.approx(
         100 / 3
     )
@@ -406,25 +418,59 @@ def test_decide_on_chooses_which_end_of_the_interval_is_judged() -> None:
 
 def test_an_auc_over_budget_fails_only_beyond_chance_after_choosing_the_attack() -> None:
     """The guard against the winner's curse: the best of N attacks on a few patients can reach
-    any AUC by luck, so an AUC or TPR over budget fails only where the selection-adjusted
-    permutation p is below alpha (and always under decide_on upper)."""
+    any AUC by luck, so an AUC or TPR over budget fails only where that statistic's
+    selection-adjusted permutation p is below alpha (and always under decide_on upper)."""
     stats = _stats(auc_low=0.9, tpr_at_1pct_fpr_low=0.3)
     budget = check_budget({})
-    lucky = verdict(stats, budget, selected_p=0.2, group="g")
+
+    def p(auc, tpr):
+        return {"auc": auc, "tpr_at_1pct_fpr": tpr, "tpr_at_0_1pct_fpr": tpr}
+
+    lucky = verdict(stats, budget, selected_p=p(0.2, 0.3), group="g")
     assert lucky["verdict"] == "pass"
     assert lucky["reason"] == (
-        "g passes 3 criteria (auc, tpr_at_1pct_fpr over budget but not beyond chance after "
-        "choosing the best attack: selection-adjusted p 0.2 >= 0.05)"
+        "g passes 3 criteria (auc (p 0.2), tpr_at_1pct_fpr (p 0.3) over budget but not beyond "
+        "chance after choosing the best attack: selection-adjusted p >= 0.05)"
     )
     assert lucky["criteria"][0]["selected_p"] == 0.2
-    real = verdict(stats, budget, selected_p=0.01, group="g")
+    real = verdict(stats, budget, selected_p=p(0.01, 0.01), group="g")
     assert real["failed"] == ["auc", "tpr_at_1pct_fpr"]
     assert real["reason"].startswith(
         "g fails: auc lower bound 0.90 > 0.60 (selection-adjusted p 0.01)"
     )
-    strict = verdict(stats, check_budget({"decide_on": "upper"}), selected_p=0.2, group="g")
+    # A few patients found with certainty: a high TPR at low FPR beside an AUC near chance is
+    # guarded by the TPR's own p, not hidden behind the AUC's.
+    few = verdict(stats, budget, selected_p=p(0.3, 0.01), group="g")
+    assert few["failed"] == ["tpr_at_1pct_fpr"]
+    strict = verdict(stats, check_budget({"decide_on": "upper"}), selected_p=p(0.2, 0.2), group="g")
     assert strict["failed"] == ["auc", "tpr_at_1pct_fpr"]
     assert strict["criteria"][0]["selected_p"] is None
+    # A NaN is over budget, never a silent pass.
+    assert verdict(_stats(auc_low=float("nan")), budget, group="g")["failed"] == ["auc"]
+
+
+def test_too_few_patients_to_fail_is_inconclusive_not_a_pass() -> None:
+    """2 member and 2 holdout patients allow no p below 1/6: nothing could fail, so a group
+    that fails nothing is inconclusive (and audit_gate fails on it)."""
+    budget = check_budget({})
+    result = verdict(_stats(p_floor=1 / 6), budget, group="g")
+    assert result["verdict"] == "inconclusive" and result["failed"] == []
+    assert result["reason"].startswith("g is inconclusive: with these patients no p-value can")
+    assert verdict(_stats(p_floor=1 / 28), budget, group="g")["verdict"] == "pass"
+    # a failed criterion is a failure whatever the floor
+    assert verdict(_stats(p_floor=1 / 6, auc_low=0.9), budget, group="g")["verdict"] == "fail"
+
+
+def test_the_smallest_p_follows_the_patients_and_the_permutations() -> None:
+    assert p_floor(np.array([1, 1, 0, 0]), 999) == pytest.approx(1 / 6)
+    assert p_floor(np.array([1, 1, 1, 0, 0, 0]), 999) == pytest.approx(1 / 20)
+    assert p_floor(np.array([1] * 20 + [0] * 20), 999) == pytest.approx(1 / 1000)
+    # and a copying generator audited on 2 + 2 patients is inconclusive, not a pass
+    parts, features, patients, synthetic = _group(leaky=True, patients=2, seed=3)
+    blank = lambda paths: np.zeros((len(paths), 8, 8), dtype=np.uint8)  # noqa: E731
+    result = run_audit(parts, {"demo": features}, patients, blank, "g", ATTACKS, {})
+    assert result.stats["auc"] == 1.0
+    assert result.verdict["verdict"] == "inconclusive", result.verdict["reason"]
 
 
 def test_selection_p_counts_every_candidate_under_permuted_patients() -> None:
@@ -452,12 +498,14 @@ def test_selection_p_counts_every_candidate_under_permuted_patients() -> None:
     other = frame("b", np.isin(patients, ["p5", "p6"]).astype(float))
     one = choose(honest, None, None, "g")[2]
     # 28 labellings <= 9999 permutations: every one is tried, and the p is exact
-    assert selection_p(honest, one, 9999, seed=1) == pytest.approx(1 / 28)
+    assert selection_p(honest, one, 9999, seed=1)["auc"] == pytest.approx(1 / 28)
     both = pd.concat([honest, other])
     two = choose(both, None, None, "g")[2]
-    assert selection_p(both, two, 9999, seed=1) == pytest.approx(2 / 28)
-    # fewer permutations than labellings: random shuffles, (1 + count) / (1 + permutations)
-    assert abs(selection_p(both, two, 27, seed=1) - 2 / 28) < 0.1
+    assert selection_p(both, two, 9999, seed=1)["auc"] == pytest.approx(2 / 28)
+    # fewer permutations than labellings: random shuffles, (1 + count) / (1 + permutations),
+    # which can never be 0 and reaches 1/28 only by luck
+    shuffled = selection_p(both, two, 27, seed=1)["auc"]
+    assert shuffled >= 1 / 28 and shuffled * 28 == pytest.approx(round(shuffled * 28))
 
 
 def _report(patients_known: bool) -> str:

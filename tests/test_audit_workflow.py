@@ -156,6 +156,12 @@ def test_the_gate_passes_when_only_the_leakage_free_group_is_audited(audited) ->
     (audited / "clean.yaml").write_text(yaml.safe_dump(settings))
     result = run_snakemake(audited, "audit_gate", configfile="clean.yaml")
     assert "audit_gate: all 1 audited groups pass their budget" in result.stderr
+    # A gate that checked nothing must not let a release through.
+    settings["audit"]["groups"] = []
+    (audited / "none.yaml").write_text(yaml.safe_dump(settings))
+    result = run_snakemake(audited, "audit_gate", configfile="none.yaml", check=False)
+    assert result.returncode != 0
+    assert "audit_gate: no group was audited (audit.groups is empty)" in result.stderr
 
 
 def _assert_no_audit_output(workdir: Path, group: str) -> None:

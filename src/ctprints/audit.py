@@ -234,6 +234,10 @@ def choose(
         allowed = allowed[allowed["embedder"] == embedder]
     rows = []
     for (name, method), frame in allowed.groupby(["embedder", "attack"], sort=False):
+        dev_scores = frame.loc[frame["split"] == "dev", "score"].to_numpy(dtype=np.float64)
+        if not np.isfinite(dev_scores).all():
+            log.warning("%s in %s: non-finite scores; left out of the choice", method, name)
+            continue
         value = {}
         for split in ("dev", "control"):
             part = frame[frame["split"] == split]
@@ -246,6 +250,8 @@ def choose(
                 "control_auc": value["control"],
             }
         )
+    if not rows:
+        raise AuditError(f"task1 group {group}: no candidate attack gave finite scores")
     table = pd.DataFrame(rows).sort_values("cv_auc", ascending=False, kind="stable")
     table = table.reset_index(drop=True)
     table["chosen"] = table.index == 0
@@ -273,22 +279,46 @@ def _labellings(
 
 def _p_value(permuted_stats: np.ndarray, observed: float, exact: bool) -> float:
     """The one-sided permutation p of ``observed`` among the statistics of the labellings."""
-    count = int((permuted_stats >= observed - 1e-12).sum())
+    count = int((permuted_stats >= observed - 1e-12 * max(1.0, abs(observed))).sum())
     return count / len(permuted_stats) if exact else (1 + count) / (1 + len(permuted_stats))
+
+
+def _tpr_rows(labels: np.ndarray, scores: np.ndarray, fpr_limit: float) -> np.ndarray:
+    """:func:`ctprints.metrics.tpr_at_fpr` of each row of (B, N) 0/1 labels, one score vector."""
+    labels = labels.astype(bool)
+    negatives = np.sort(np.where(labels, -np.inf, scores), axis=1)[:, ::-1]
+    n_negative = (~labels).sum(axis=1)
+    allowed = np.floor(fpr_limit * n_negative + 1e-9).astype(int)
+    rows = np.arange(len(labels))
+    threshold = negatives[rows, np.minimum(allowed, labels.shape[1] - 1)]
+    found = ((scores[None, :] > threshold[:, None]) & labels).sum(axis=1)
+    tpr = found / np.maximum(labels.sum(axis=1), 1)
+    return np.where(allowed >= n_negative, 1.0, tpr)
+
+
+SELECTED = {  # statistic -> its function of (B, N) labels and one score vector
+    "auc": lambda labels, scores: auc(labels, np.broadcast_to(scores, labels.shape)),
+    "tpr_at_1pct_fpr": lambda labels, scores: _tpr_rows(labels, scores, 0.01),
+    "tpr_at_0_1pct_fpr": lambda labels, scores: _tpr_rows(labels, scores, 0.001),
+}
 
 
 def selection_p(
     candidates: DataFrame, choice: DataFrame, n_permutations: int = 999, seed: int = 0
-) -> float:
-    """The permutation p-value of the chosen dev AUC, adjusted for picking the best of the
-    ``choice`` table's candidates (Westfall and Young's max-T).
+) -> dict[str, float]:
+    """Permutation p-values of the chosen attack's AUC and TPR at 1% and 0.1% FPR, each adjusted
+    for picking the best of the ``choice`` table's candidates (Westfall and Young's max-T).
 
-    Each permutation shuffles the member labels of whole patients (of images where patients are
-    unknown) and takes the highest AUC of every candidate's fixed out-of-fold scores; p is
-    (1 + #permuted maxima >= the chosen AUC) / (1 + permutations), or exact where there are
-    fewer labellings than permutations (:func:`_labellings`). With one candidate it is the
-    plain permutation test of its AUC. Few patients bound it from below: with 2 member and 6
-    holdout patients no labelling is rarer than 1 in 28.
+    Each permutation relabels whole patients (images where patients are unknown); for each
+    statistic it takes the highest value over every candidate's fixed out-of-fold scores, and p
+    is the share of permutations whose maximum reaches the chosen attack's value:
+    (1 + count) / (1 + permutations), or count / labellings where every labelling is enumerated
+    (:func:`_labellings`). Each criterion of :func:`verdict` is guarded by its own statistic, so
+    that a few patients found with certainty (a high TPR at low FPR beside an AUC near 0.5) are
+    not hidden behind the AUC. With one candidate these are plain permutation tests. The scores
+    are held fixed although their cross-validation used the true labels (folds, the not-used
+    reference of some attacks), so the p-values are approximate. Few patients bound them from
+    below: :func:`p_floor`.
     """
     dev = candidates[candidates["split"] == "dev"]
     matrix = []
@@ -305,13 +335,24 @@ def selection_p(
     n_units = int(units.max()) + 1
     unit_member = np.zeros(n_units, dtype=int)
     unit_member[units] = labels
-    observed = max(float(auc(labels, scores)[0]) for scores in matrix)
     labellings, exact = _labellings(unit_member, n_permutations, np.random.default_rng(seed))
     permuted = labellings[:, units]
-    best = np.max(
-        [auc(permuted, np.broadcast_to(scores, permuted.shape)) for scores in matrix], axis=0
-    )
-    return _p_value(best, observed, exact)
+    chosen = matrix[0]  # the choice table is sorted: its first row is the chosen attack
+    out = {}
+    for name, statistic in SELECTED.items():
+        observed = float(statistic(labels[None, :], chosen)[0])
+        best = np.max([statistic(permuted, scores) for scores in matrix], axis=0)
+        out[name] = _p_value(best, observed, exact)
+    return out
+
+
+def p_floor(unit_member: np.ndarray, n_permutations: int) -> float:
+    """The smallest p-value a permutation test of these units can give: 1 / C(units, members)
+    where every labelling is enumerated, else 1 / (1 + permutations). When it is not below
+    alpha, no test can fail, and :func:`verdict` says "inconclusive" instead of "pass"."""
+    n_units, n_members = len(unit_member), int(np.sum(unit_member))
+    labellings = math.comb(n_units, n_members)
+    return 1 / labellings if labellings <= n_permutations else 1 / (1 + n_permutations)
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -342,11 +383,12 @@ def risk_table(
     nearest_synthetic, distance, ssim.
 
     p_value is the empirical p-value of the score against the holdout images: (1 + holdout
-    scoring >= s) / (1 + holdout) for members; a holdout image leaves itself out, (1 + other
-    holdout scoring >= s) / holdout. percentile is 100 x the share of holdout scores strictly
-    below s. The nearest synthetic image and the (Euclidean) distance are in the feature space
-    standardised with the synthetic set's statistics; ssim compares the pixels ((N, H, W) uint8
-    in the order of the rows; None: NaN) of the real image and that synthetic image.
+    scoring >= s) / (1 + holdout) for members; a holdout image leaves out its own patient's
+    images (itself where patients are unknown): (1 + others scoring >= s) / (1 + others).
+    percentile is 100 x the share of holdout scores strictly below s. The nearest synthetic
+    image and the (Euclidean) distance are in the feature space standardised with the synthetic
+    set's statistics; ssim compares the pixels ((N, H, W) uint8 in the order of the rows; None:
+    NaN) of the real image and that synthetic image.
     """
     import pandas as pd
     from scipy.stats import rankdata
@@ -357,7 +399,13 @@ def risk_table(
     n_holdout = len(holdout)
     at_least = n_holdout - np.searchsorted(holdout, scores, side="left")  # holdout >= s
     below = np.searchsorted(holdout, scores, side="left")  # holdout < s
-    p_value = np.where(labels == 1, (1 + at_least) / (1 + n_holdout), at_least / max(n_holdout, 1))
+    p_value = (1 + at_least) / (1 + n_holdout)
+    # A holdout image is compared with the holdout images of other patients only: its own
+    # patient's slices are near-copies of it, which no member is ever compared with.
+    owners = np.arange(len(scores)).astype(str) if patients is None else np.asarray(patients, str)
+    for i in np.flatnonzero(labels == 0):
+        others = (labels == 0) & (owners != owners[i])
+        p_value[i] = (1 + np.sum(scores[others] >= scores[i])) / (1 + np.sum(others))
     distance, nearest = _nearest_synthetic(synthetic_features, real_features)
     if real_pixels is None or synthetic_pixels is None:
         similarity = np.full(len(scores), np.nan)
@@ -572,6 +620,7 @@ def statistics(
     labellings, exact = _labellings(unit_member, n_permutations, rng)
     out |= {
         "permutation_p": _p_value(difference(labellings), observed, exact),
+        "p_floor": p_floor(unit_member, n_permutations),
         "dcr_member_mean": float(per_unit[unit_member == 1].mean()),
         "dcr_holdout_mean": float(per_unit[unit_member == 0].mean()),
         "n_members": int(labels.sum()),
@@ -624,7 +673,7 @@ def verdict(
     stats: dict,
     budget: dict,
     control: dict | None = None,
-    selected_p: float | None = None,
+    selected_p: dict[str, float] | None = None,
     **context,
 ) -> dict:
     """Pass or fail of :func:`statistics` against a :func:`check_budget` budget.
@@ -636,11 +685,17 @@ def verdict(
     permutation_p < alpha. Each criterion: name, value, low, high, budget, compared (low, value
     or high), compared_value, passed.
 
-    ``selected_p`` (:func:`selection_p`) guards the attack's criteria under decide_on lower and
-    point: an AUC or TPR over its bound fails only where the attack beats chance after the choice
-    of the best of N attacks (selected_p < alpha). Without the guard, the best of 24 attacks on 2
-    member patients reaches an AUC near 1 on data without any leakage (README "Auditing").
-    Under "upper" no guard applies: the whole interval must be within budget.
+    ``selected_p`` (:func:`selection_p`, a p-value per statistic) guards the attack's criteria
+    under decide_on lower and point: an AUC or TPR over its bound fails only where that
+    statistic beats chance after the choice of the best of N attacks (its p < alpha). Without
+    the guard, the best of 24 attacks on 2 member patients reaches an AUC near 1 on data without
+    any leakage (README "Auditing"). Under "upper" no guard applies: the whole interval must be
+    within budget.
+
+    Where the patients allow no p-value below alpha (``stats["p_floor"]`` >= alpha, e.g. 2
+    members and 2 holdout patients: 1/6), no test can fail, and a group that fails no criterion
+    is "inconclusive", not "pass"; audit_gate fails on it. The overall chance of failing a group
+    without leakage is above alpha, since any failed criterion fails the group.
 
     Returns a JSON-ready dict: verdict ("pass" or "fail"), failed (names), reason (one line,
     named after ``context["group"]`` where given), criteria, budget, control (where given) and
@@ -657,9 +712,9 @@ def verdict(
             "high": stats.get(f"{name}_high"),
         }
         value = numbers[compared]
-        over = value > budget[key]
-        guarded = selected_p is not None and compared != "high"
-        chance = guarded and over and selected_p >= budget["alpha"]
+        over = not value <= budget[key]  # NaN is over budget
+        guard = None if selected_p is None or compared == "high" else selected_p[name]
+        chance = guard is not None and over and guard >= budget["alpha"]
         criteria.append(
             {
                 "name": name,
@@ -667,7 +722,7 @@ def verdict(
                 "budget": budget[key],
                 "compared": compared,
                 "compared_value": value,
-                "selected_p": selected_p if guarded else None,
+                "selected_p": guard,
                 "passed": bool(not over or chance),
             }
         )
@@ -704,17 +759,26 @@ def verdict(
     else:
         reason = f"{name} passes {len(criteria)} criteria"
         over = [
-            c["name"]
+            f"{c['name']} (p {c['selected_p']:.3g})"
             for c in criteria
             if c.get("selected_p") is not None and c["passed"] and c["compared_value"] > c["budget"]
         ]
         if over:
             reason += (
                 f" ({', '.join(over)} over budget but not beyond chance after choosing the best "
-                f"attack: selection-adjusted p {selected_p:.3g} >= {budget['alpha']:g})"
+                f"attack: selection-adjusted p >= {budget['alpha']:g})"
             )
+        floor = stats.get("p_floor")
+        if floor is not None and floor >= budget["alpha"]:
+            reason = (
+                f"{name} is inconclusive: with these patients no p-value can be below "
+                f"{floor:.3g}, which is not below alpha {budget['alpha']:g}, so no test could "
+                "fail; audit more patients"
+            )
+    floor = stats.get("p_floor")
+    inconclusive = not failed and floor is not None and floor >= budget["alpha"]
     result = {
-        "verdict": "fail" if failed else "pass",
+        "verdict": "fail" if failed else "inconclusive" if inconclusive else "pass",
         "failed": failed,
         "reason": reason,
         "criteria": criteria,
@@ -822,7 +886,10 @@ MEASURES = {  # statistics key -> what the report calls it
     "auc": "AUC",
     "tpr_at_1pct_fpr": "TPR at 1% FPR",
     "tpr_at_0_1pct_fpr": "TPR at 0.1% FPR",
-    "selection_p": "AUC permutation p, adjusted for the choice of attack",
+    "selection_p_auc": "AUC permutation p, adjusted for the choice of attack",
+    "selection_p_tpr_at_1pct_fpr": "TPR at 1% FPR permutation p, adjusted likewise",
+    "selection_p_tpr_at_0_1pct_fpr": "TPR at 0.1% FPR permutation p, adjusted likewise",
+    "p_floor": "smallest p-value these patients allow",
     "permutation_p": "permutation p (members closer)",
     "dcr_share": "synthetic images nearest a member",
     "dcr_expected": "expected without leakage",
@@ -957,7 +1024,9 @@ def report_markdown(
     }
     if alpha is not None:
         limits["permutation_p"] = f">= {_cell(alpha)}"
-        limits["selection_p"] = f"guards AUC and TPR at {_cell(alpha)}"
+        for name in CRITERIA:
+            limits[f"selection_p_{name}"] = f"guards {MEASURES[name]} at {_cell(alpha)}"
+        limits["p_floor"] = f"< {_cell(alpha)}, or no test can fail"
     level = f"{100 * (1 - alpha):g}% " if alpha is not None else ""
     header = ["measure", "value", f"{level}interval", "control", "control interval", "budget"]
     rows = [
@@ -975,8 +1044,23 @@ def report_markdown(
     lines += [
         "",
         "The control splits the members into two halves, both used: an attack that separates "
-        "them measures something other than membership.",
+        "them measures something other than membership. It has half as many patients a side "
+        "(and splits images, not patients, where there are fewer than 4 members), so it shows "
+        "how noisy these numbers are rather than a calibrated chance level; the "
+        "selection-adjusted p-values are the calibrated test.",
     ]
+    floor = stats_table.set_index("measure")["value"].get("p_floor")
+    if floor is not None and not math.isnan(floor):
+        lines += [
+            "",
+            f"With these patients no permutation p-value can be below {_cell(floor)}"
+            + (
+                f", which is not below alpha {_cell(alpha)}: no test could fail this group, "
+                "and its verdict is inconclusive."
+                if alpha is not None and floor >= alpha
+                else "."
+            ),
+        ]
     if figures:
         lines += ["", "## Figures"]
         for caption, name in figures.items():
@@ -991,7 +1075,8 @@ def report_markdown(
         "",
         f"The chosen attack is the best of {len(choice)} by cross-validated AUC, which biases "
         f"its AUC upward; the best control AUC over the same candidates is "
-        f"{_cell(control_best) or 'not available'}.",
+        f"{_cell(control_best) or 'not available'}. The verdict judges the AUC and TPR only "
+        "where their permutation p, adjusted for this choice (max-T), is below alpha.",
         "",
         "## Settings",
         "",
@@ -1009,8 +1094,16 @@ def report_markdown(
         "- A black-box attack that finds nothing is not a proof of privacy: a stronger attack, "
         "or one with access to the generator, may still find members.",
         "- The result holds only for this feature space and these attacks.",
-        "- Choosing the best of several attacks biases its AUC upward; compare it with the "
-        "control's best AUC above.",
+        "- Choosing the best of several attacks biases its AUC upward; the selection-adjusted "
+        "p-values correct for it, the distance test's feature space (the chosen attack's) is "
+        "not corrected.",
+        "- Any failed criterion fails the group, so without leakage a group fails somewhat more "
+        "often than alpha. The permutation tests hold the out-of-fold scores fixed although "
+        "their cross-validation used the true labels, so their p-values are approximate.",
+        "- The interval's lower end of a two-sided (1 - alpha) interval is a one-sided test at "
+        "alpha / 2: decide_on lower is conservative in that respect.",
+        "- PASS means that these attacks found no leakage beyond chance on these patients; it "
+        "does not mean private.",
     ]
     if not patients_known:
         lines.append(f"- {independence}")
@@ -1064,6 +1157,11 @@ def run_audit(
     from ctprints.membership import part_features
 
     budget = check_budget(budget)
+    generated = parts["generated"]
+    if "split" in generated.columns:  # the dev folder's synthetic images only, as documented
+        parts = {**parts, "generated": generated[generated["split"] == "dev"]}
+    if parts["generated"].empty:
+        raise AuditError(f"task1 group {group}: no synthetic images in the dev folder")
     dev, dev_patients = dev_inputs(parts, patients, group)
     candidates = candidate_scores(
         parts, features_by_embedder, attacks, n_folds, seed, attack_settings, read_pixels, patients
@@ -1111,12 +1209,13 @@ def run_audit(
         control["best_auc"] = float(choice.control_auc.max())
     else:
         log.warning("too few used images for the member-vs-member control; reported without it")
-    stats["selection_p"] = selection_p(candidates, choice, n_permutations, seed)
+    adjusted = selection_p(candidates, choice, n_permutations, seed)
+    stats |= {f"selection_p_{name}": value for name, value in adjusted.items()}
     decision = verdict(
         stats,
         budget,
         control,
-        selected_p=stats["selection_p"],
+        selected_p=adjusted,
         group=group,
         attack=attack,
         embedder=embedder,
@@ -1151,9 +1250,15 @@ def run_audit(
     )
 
 
-def write_audit(result: Audit, outputs: dict[str, str | Path], k: int = 12) -> None:
+def write_audit(
+    result: Audit, outputs: dict[str, str | Path], k: int = 12, files: tuple[str, ...] = ()
+) -> None:
     """Every file of one audit (``outputs``: the names of ``ctprints.plan.AUDIT_FILES`` -> path;
-    the page links the figures by their file names, so they belong beside it)."""
+    the page links the figures by their file names, so they belong beside it). ``files`` (for
+    example the patients file, which decides membership) are hashed on the page beside the
+    image folders."""
+    import hashlib
+
     import pandas as pd
 
     result.choice.to_csv(outputs["attacks"], sep="\t", index=False, float_format="%.4f")
@@ -1178,7 +1283,8 @@ def write_audit(result: Audit, outputs: dict[str, str | Path], k: int = 12) -> N
         result.choice,
         result.patients.head(10),
         result.settings,
-        folder_hashes(pd.concat([result.dev, result.synthetic])),
+        folder_hashes(pd.concat([result.dev, result.synthetic]))
+        | {path: hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in files},
         {name: Path(outputs[name]).name for name in ("evidence", "scores")},
         result.patients_known,
     )

@@ -69,4 +69,5 @@ result = audit.run_audit(
     n_permutations=params.n_permutations,
     dataset=dataset,
 )
-audit.write_audit(result, {name: output[name] for name in AUDIT_FILES}, params.k)
+patients_file = (params.patients,) if params.patients else ()
+audit.write_audit(result, {name: output[name] for name in AUDIT_FILES}, params.k, patients_file)

@@ -1,5 +1,6 @@
 """Target audit_gate: exit non-zero, with one line per failing group, when any audited group
-fails its budget (verdict.json of rule audit_group); otherwise say that every group passed."""
+fails its budget or is inconclusive (verdict.json of rule audit_group), or when no group was
+audited; otherwise say that every group passed."""
 
 import json
 import sys
@@ -11,7 +12,10 @@ from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])
 verdicts = [json.loads(Path(path).read_text()) for path in snakemake.input]
-failed = [v for v in verdicts if v["verdict"] != "pass"]
+if not verdicts:  # a gate that checked nothing must not let a release through
+    print("audit_gate: no group was audited (audit.groups is empty)", file=sys.__stderr__)
+    sys.exit(1)
+failed = [v for v in verdicts if v["verdict"] != "pass"]  # fail and inconclusive
 for verdict in verdicts:
     log.info("%s/%s: %s", verdict["dataset"], verdict["group"], verdict["reason"])
 if failed:
