@@ -19,6 +19,7 @@ from ctprints.audit import (
     choose,
     dcr_share,
     dev_inputs,
+    distance_test,
     folder_hashes,
     p_floor,
     patient_table,
@@ -601,3 +602,21 @@ def test_folder_hashes_change_with_any_image() -> None:
     assert folder_hashes(changed)["d/gen"] == hashes["d/gen"]
     renamed = rows.assign(path=["d/used/a.png", "d/used/c.png", "d/gen/s.png"])
     assert folder_hashes(renamed)["d/used"] != hashes["d/used"]
+
+
+def test_the_distance_test_corrects_for_looking_in_several_feature_spaces() -> None:
+    """2 member and 6 holdout patients of 2 slices. In one space the members are the closest to
+    the synthetic set (the most extreme of 28 labellings); in the other, two holdout patients are.
+    Alone, each space's p is 1/28; looked at together, two labellings reach the smallest p."""
+    patients = np.repeat([f"p{i}" for i in range(8)], 2)
+    labels = np.isin(patients, ["p0", "p1"]).astype(int)
+    synthetic = np.zeros((3, 1))
+    closest_members = np.where(labels == 1, 1.0, 5.0 + np.arange(16))[:, None]
+    closest_others = np.where(np.isin(patients, ["p6", "p7"]), 1.0, 5.0 + np.arange(16))[:, None]
+    one = {"a": (synthetic, closest_members)}
+    corrected, raw = distance_test(labels, patients, one, 999)
+    assert raw == {"a": pytest.approx(1 / 28)} and corrected == pytest.approx(1 / 28)
+    both = {**one, "b": (synthetic, closest_others)}
+    corrected, raw = distance_test(labels, patients, both, 999)
+    assert raw["a"] == pytest.approx(1 / 28) and raw["b"] > 1 / 28
+    assert corrected == pytest.approx(2 / 28)
