@@ -46,7 +46,9 @@ SCALES = {
     # the audit of a group without leakage has enough patients to mean something. At tiny every
     # group has 2 used and 2 not-used dev patients, the fewest the membership audit takes.
     "tiny": Scale(32, 4, {"group1": (8, 4), "group2": (8, 4)}, 16, 2, 16, 8, 30, 16, 8),
-    "small": Scale(64, 8, {"group1": (12, 4), "group2": (32, 16)}, 150, 6, 100, 50, 300, 32, 16),
+    # group1: 8 used of 24 patients, so that 4 members and 12 holdout patients are in dev, the
+    # fewest with which the audit can show its memorisation beyond chance (README "Auditing").
+    "small": Scale(64, 8, {"group1": (24, 8), "group2": (32, 16)}, 150, 6, 100, 50, 300, 32, 16),
     "full": Scale(
         256, 20, {"group1": (20, 10), "group2": (600, 300)}, 10000, 20, 500, 500, 5000, 32, 32
     ),
