@@ -258,6 +258,21 @@ def choose(
     return str(table["attack"].iloc[0]), str(table["embedder"].iloc[0]), table
 
 
+def _units(labels: np.ndarray, patients: np.ndarray | None) -> tuple[np.ndarray, int, np.ndarray]:
+    """The unit (patient, or image where patients are unknown) of each row as 0..U-1, the
+    number of units U, and each unit's label; raise where a unit holds both labels."""
+    if patients is None:
+        units = np.arange(len(labels))
+    else:
+        units = np.unique(np.asarray(patients, dtype=str), return_inverse=True)[1]
+    n_units = int(units.max()) + 1
+    unit_member = np.zeros(n_units, dtype=int)
+    unit_member[units] = labels
+    if not np.array_equal(unit_member[units], labels):
+        raise AuditError("a patient has both member and holdout images; membership is per patient")
+    return units, n_units, unit_member
+
+
 def _labellings(
     unit_member: np.ndarray, n_permutations: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, bool]:
@@ -322,19 +337,15 @@ def selection_p(
     """
     dev = candidates[candidates["split"] == "dev"]
     matrix = []
-    labels = units = None
+    labels = units = unit_member = None
     for name, method in zip(choice["embedder"], choice["attack"], strict=True):
         rows = dev[(dev["embedder"] == name) & (dev["attack"] == method)]
         rows = rows.sort_values("image_id", kind="stable")
         if labels is None:
             labels = rows["label"].to_numpy(dtype=int)
             known = rows["patient"].notna().all()
-            names = rows["patient"].astype(str) if known else rows["image_id"]
-            units = np.unique(names.to_numpy(), return_inverse=True)[1]
+            units, _, unit_member = _units(labels, rows["patient"] if known else None)
         matrix.append(rows["score"].to_numpy(dtype=np.float64))
-    n_units = int(units.max()) + 1
-    unit_member = np.zeros(n_units, dtype=int)
-    unit_member[units] = labels
     labellings, exact = _labellings(unit_member, n_permutations, np.random.default_rng(seed))
     permuted = labellings[:, units]
     chosen = matrix[0]  # the choice table is sorted: its first row is the chosen attack
@@ -536,6 +547,7 @@ def statistics(
     n_permutations: int = 999,
     seed: int = 0,
     alpha: float = 0.05,
+    spaces: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict:
     """The audit's set-level statistics of one attack's dev scores, as a flat JSON-ready dict.
 
@@ -548,8 +560,9 @@ def statistics(
     - permutation_p: one-sided permutation test of "members are closer to the synthetic set than
       holdout patients": per patient the mean over its slices of the distance to the nearest
       synthetic image; T = mean over holdout patients - mean over members (dcr_holdout_mean -
-      dcr_member_mean); p = (1 + #permuted T >= T) / (1 + permutations), permuting patients'
-      labels, or exact over every labelling where there are at most ``n_permutations``;
+      dcr_member_mean), by :func:`distance_test` in every feature space of ``spaces`` (name ->
+      (synthetic, real) features; None: the given features alone) with its min-P correction;
+      permutation_p_spaces holds each space's uncorrected p;
     - n_members, n_holdout (images), member_patients, holdout_patients (None where patients are
       unknown), resampled ("patient" or "image") and alpha.
 
@@ -562,15 +575,7 @@ def statistics(
     synthetic_features = np.asarray(synthetic_features)
     if labels.min() == labels.max():
         raise AuditError("the audit statistics need both member and holdout images")
-    if patients is None:
-        units = np.arange(len(labels))
-    else:
-        units = np.unique(np.asarray(patients, dtype=str), return_inverse=True)[1]
-    n_units = int(units.max()) + 1
-    unit_member = np.zeros(n_units, dtype=int)
-    unit_member[units] = labels
-    if not np.array_equal(unit_member[units], labels):  # a unit holding both labels
-        raise AuditError("a patient has both member and holdout images; membership is per patient")
+    units, n_units, unit_member = _units(labels, patients)
     rng = np.random.default_rng(seed)
     draws: list[np.ndarray] = []
     while len(draws) < n_boot:
@@ -609,17 +614,11 @@ def statistics(
     distance, _ = _nearest_synthetic(synthetic_features, real_features)
     per_unit = np.bincount(units, weights=distance, minlength=n_units) / np.bincount(units)
     n_member_units = int(unit_member.sum())
-
-    def difference(member: np.ndarray) -> np.ndarray:
-        """mean over holdout units - mean over member units, per row of (B, U) 0/1 labels."""
-        member_sum = member @ per_unit
-        holdout_mean = (per_unit.sum() - member_sum) / (n_units - n_member_units)
-        return holdout_mean - member_sum / n_member_units
-
-    observed = float(difference(unit_member[None])[0])
-    labellings, exact = _labellings(unit_member, n_permutations, rng)
+    spaces = spaces or {"features": (synthetic_features, real_features)}
+    corrected, by_space = distance_test(labels, patients, spaces, n_permutations, seed)
     out |= {
-        "permutation_p": _p_value(difference(labellings), observed, exact),
+        "permutation_p": corrected,
+        "permutation_p_spaces": by_space,
         "p_floor": p_floor(unit_member, n_permutations),
         "dcr_member_mean": float(per_unit[unit_member == 1].mean()),
         "dcr_holdout_mean": float(per_unit[unit_member == 0].mean()),
@@ -651,13 +650,7 @@ def distance_test(
     p reaches the observed smallest. Returns (corrected p, the uncorrected p of each space).
     """
     labels = np.asarray(labels, dtype=int)
-    if patients is None:
-        units = np.arange(len(labels))
-    else:
-        units = np.unique(np.asarray(patients, dtype=str), return_inverse=True)[1]
-    n_units = int(units.max()) + 1
-    unit_member = np.zeros(n_units, dtype=int)
-    unit_member[units] = labels
+    units, n_units, unit_member = _units(labels, patients)
     labellings, exact = _labellings(unit_member, n_permutations, np.random.default_rng(seed))
     if exact:
         observed = int(np.flatnonzero((labellings == unit_member).all(axis=1))[0])
@@ -1243,7 +1236,7 @@ def run_audit(
     resampling = dict(n_boot=n_boot, n_permutations=n_permutations, seed=seed)
     resampling["alpha"] = budget["alpha"]
     stats = statistics(
-        labels, scores, dev_patients, synthetic_features, real_features, **resampling
+        labels, scores, dev_patients, synthetic_features, real_features, spaces=spaces, **resampling
     )
     # The member-vs-member control: the used images in two halves, both members (halves of whole
     # patients where there are enough used patients, else of images, without a patient column).
@@ -1259,20 +1252,12 @@ def run_audit(
             control_rows.patient.astype(str).to_numpy() if by_patient else None,
             synthetic_features,
             real_features[rows],
+            spaces={name: (syn, real[rows]) for name, (syn, real) in spaces.items()},
             **resampling,
         )
-        control["permutation_p"] = distance_test(
-            control_rows.label.astype(int).to_numpy(),
-            control_rows.patient.astype(str).to_numpy() if by_patient else None,
-            {name: (syn, real[rows]) for name, (syn, real) in spaces.items()},
-            n_permutations,
-            seed,
-        )[0]
         control["best_auc"] = float(choice.control_auc.max())
     else:
         log.warning("too few used images for the member-vs-member control; reported without it")
-    corrected, by_space = distance_test(labels, dev_patients, spaces, n_permutations, seed)
-    stats["permutation_p"] = corrected
     adjusted = selection_p(candidates, choice, n_permutations, seed)
     stats |= {f"selection_p_{name}": value for name, value in adjusted.items()}
     decision = verdict(
@@ -1297,7 +1282,7 @@ def run_audit(
         "permutations": n_permutations,
         "budget": json.dumps(budget),
         "distance test p per feature space (uncorrected)": ", ".join(
-            f"{name} {value:.3g}" for name, value in by_space.items()
+            f"{name} {value:.3g}" for name, value in stats["permutation_p_spaces"].items()
         ),
     }
     return Audit(

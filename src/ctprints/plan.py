@@ -988,16 +988,19 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
     }
     task1 = config["task1"]
     attacks = _checked_attacks(task1, embedders)
+    groups = {
+        name: _task1_groups(name, spec, sources) for name, (spec, sources, *_) in resolved.items()
+    }
     datasets = {
         name: DatasetPlan(
             name=name,
             spec=spec,
             sources=tuple(sources),
             task2=task2_plans.get(name),
-            task1=tuple(g for g in _task1_groups(name, spec, sources) if g.test),
+            task1=tuple(g for g in groups[name] if g.test),
             seed=seed,
             demo=demo,
-            audit_only=tuple(g for g in _task1_groups(name, spec, sources) if not g.test),
+            audit_only=tuple(g for g in groups[name] if not g.test),
         )
         for name, (spec, sources, seed, demo) in resolved.items()
     }
