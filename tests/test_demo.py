@@ -205,13 +205,24 @@ def test_seeds_scenario_shares_the_patients_and_differs_only_in_seed() -> None:
     assert plan.task2_unseen == ["model_3"]
 
 
-def test_unseen_sibling_is_a_second_generator_of_the_first_family_on_other_patients() -> None:
-    plan = plan_demo(scenario_config("unseen_sibling"), 0)
+@pytest.mark.parametrize(("family", "known"), [("upconv_gan", "model_1"), ("vae", "model_3")])
+def test_unseen_sibling_is_a_second_generator_of_task2_family_on_other_patients(
+    family, known
+) -> None:
+    plan = plan_demo(scenario_config("unseen_sibling", family=family), 0)
     assert plan.task2_labels == [f"model_{k}" for k in range(1, 6)]
     assert plan.task2_unseen == ["model_5"]
-    sibling, first = plan.instances["task2_model_5"], plan.instances["task2_model_1"]
-    assert sibling.family == first.family == "upconv_gan"
+    sibling, first = plan.instances["task2_model_5"], plan.instances[f"task2_{known}"]
+    assert sibling.family == first.family == family
     assert set(sibling.patients).isdisjoint(first.patients)
+
+
+def test_single_family_scenarios_default_to_the_vae() -> None:
+    """Without `family`, the seeds, subsets and sibling generators are VAEs (see _family)."""
+    config = scenario_config("seeds")
+    del config["task2"]["family"]
+    plan = plan_demo(config, 0)
+    assert {plan.instances[f"task2_{label}"].family for label in plan.task2_labels} == {"vae"}
 
 
 def test_the_families_scenario_is_todays_demo() -> None:
@@ -234,6 +245,10 @@ def test_the_families_scenario_is_todays_demo() -> None:
             "demo.task2.unseen: 2; the unseen_sibling scenario has exactly one",
         ),
         ({"scenario": "seeds", "family": "gan"}, "demo.task2.family: unknown generator family"),
+        (
+            {"scenario": "unseen_sibling", "families": ["upconv_gan", "ddpm"], "family": "vae"},
+            "demo.task2.family: 'vae' is not among demo.task2.families (upconv_gan, ddpm)",
+        ),
         ({"scenario": "seeds", "unseen": 4}, "demo.task2.unseen: 4 unseen of 4 generators"),
     ],
 )
