@@ -61,7 +61,7 @@ def _blobs(seed: int = 0, per: int = 30):
     return X, y, truth
 
 
-@pytest.mark.parametrize("method", ["kmeans", "openset"])
+@pytest.mark.parametrize("method", ["kmeans", "openset", "novelty"])
 def test_methods_name_the_unseen_generator_model_4(method) -> None:
     X, y, truth = _blobs()
     model = make_method(method, 4, {"pca": None}, None, seed=0).fit(X, y)
@@ -259,3 +259,75 @@ def test_task2_real_rows_reads_the_real_subsets_and_their_features() -> None:
         task2_real_rows(manifest, features[features.key != "r2"])
     rows, X = task2_real_rows(manifest[manifest.role != "real"], features)
     assert rows.empty and X.shape == (0, 2)
+
+
+def _sibling(seed: int = 0, per: int = 60, shift: float = 2.5):
+    """Three known generators and an unseen sibling of model_1: its rows lie beside model_1's
+    (shifted by ``shift`` standard deviations along one axis), inside any distance threshold."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, (3, 8))
+    sibling = centres[0] + np.r_[shift, np.zeros(7)]
+    X = np.concatenate([rng.normal(c, 1.0, (2 * per, 8)) for c in [*centres, sibling]])
+    truth = np.repeat([f"model_{i}" for i in range(1, 5)], 2 * per)
+    y = np.array(truth, dtype=object)
+    y[np.tile(np.arange(2 * per) >= per, 4)] = None
+    y[truth == "model_4"] = None
+    return X, y, truth, np.array([label is None for label in y])
+
+
+def test_novelty_finds_an_unseen_sibling_that_the_distance_rule_accepts() -> None:
+    X, y, truth, test = _sibling()
+    openset = make_method("openset", 4, {"pca": None}, None, seed=0).fit(X, y)
+    novelty = make_method("novelty", 4, {"pca": None}, None, seed=0).fit(X, y)
+    openset_accuracy = (openset.labels_[test] == truth[test]).mean()
+    novelty_accuracy = (novelty.labels_[test] == truth[test]).mean()
+    sibling = truth[test] == "model_4"
+    assert (openset.labels_[test][sibling] == "model_4").mean() < 0.5
+    assert novelty_accuracy >= 0.85 and novelty_accuracy > openset_accuracy + 0.2
+    tested = {t["class"]: t for t in novelty.class_tests_}
+    assert tested["model_1"]["significant"] and tested["model_1"]["auc"] > 0.7
+    assert not tested["model_2"]["significant"] and not tested["model_3"]["significant"]
+    assert set(novelty.mapping_.values()) == {"model_1", "model_2", "model_3", "model_4"}
+
+
+def test_novelty_names_nothing_new_when_no_class_hides_a_generator() -> None:
+    """The test images all come from the known generators, so no test image ends with the new
+    label although one generator is configured as unseen. (At seed 0 model_1's test reaches
+    p 0.017, at the Bonferroni line: the approximate p is anti-conservative, and the retraining
+    rounds absorb the few images it flags.)"""
+    X, y, truth, test = _sibling()
+    known = truth != "model_4"
+    model = make_method("novelty", 4, {"pca": None}, None, seed=0).fit(X[known], y[known])
+    assert max(t["auc"] for t in model.class_tests_) < 0.65
+    assert model.rejected_.sum() == 0
+    assert (model.labels_[test[known]] == truth[known][test[known]]).all()
+
+
+def test_novelty_without_unseen_generators_is_the_classifier() -> None:
+    X, y, truth, test = _sibling()
+    known = truth != "model_4"
+    model = make_method("novelty", 3, {"pca": None}, None, seed=0).fit(X[known], y[known])
+    assert model.class_tests_ == [] and model.rejected_.sum() == 0
+    assert (model.labels_[test[known]] == truth[known][test[known]]).mean() == 1.0
+
+
+def test_novelty_splits_two_hidden_generators_into_two_new_labels() -> None:
+    X, y, truth = _blobs(per=40)
+    # A second unseen generator beside model_2 (label model_5); five generators in all.
+    rng = np.random.default_rng(1)
+    centre = X[truth == "model_2"].mean(axis=0) + np.r_[2.5, np.zeros(7)]
+    X = np.vstack([X, rng.normal(centre, 1.0, (80, 8))])
+    truth = np.r_[truth, np.full(80, "model_5")]
+    y = np.r_[y, np.full(80, None, dtype=object)]
+    test = np.array([label is None for label in y])
+    model = make_method("novelty", 5, {"pca": None}, None, seed=0).fit(X, y)
+    named = model.labels_[test]
+    assert set(named) >= {"model_4", "model_5"}
+    # The new names are arbitrary between the two unseen generators; each is mostly one of them.
+    for unseen in ("model_4", "model_5"):
+        assert pd_mode_share(named[truth[test] == unseen]) >= 0.8
+
+
+def pd_mode_share(values) -> float:
+    _, counts = np.unique(values, return_counts=True)
+    return counts.max() / len(values)

@@ -61,7 +61,7 @@ def test_the_default_config_plans_the_small_demo_in_full() -> None:
 def test_task2_runs_are_every_method_embedder_and_network_round() -> None:
     plan = build_plan(config_with())
     runs = plan.task2_runs("demo")
-    assert len(runs) == 3 * 4 + 4 * 2  # methods x embedders + (3 archs + ensemble) x rounds
+    assert len(runs) == 4 * 4 + 4 * 2  # methods x embedders + (3 archs + ensemble) x rounds
     assert runs["openset_pixels"] == {"method": "openset", "features": "pixels"}
     assert runs["ensemble_64_round1"] == {"method": "cnn_round1", "features": "ensemble_64"}
     assert plan.task2_paper_runs("demo") == ["tsne_kmeans_spectrum", "ensemble_64_round1"]
@@ -98,7 +98,7 @@ def test_evaluation_targets_cover_every_group_run_and_space() -> None:
     files = plan.evaluation_files()
     assert "results/demo/evaluation/task1.tsv" in files
     assert "results/demo/evaluation/task2.html" in files
-    assert sum("/confusion/" in f for f in files) == 20
+    assert sum("/confusion/" in f for f in files) == 24
     assert sum("/roc/" in f for f in files) == 3 * len(EMBEDDERS)
 
 

@@ -95,8 +95,8 @@ def test_the_study_plans_every_run_and_only_evaluation_reads_the_truth(built) ->
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
     assert jobs["study_leaderboard"] == "1" and jobs["demo_benchmark"] == "5"
     assert jobs["evaluate_task2"] == "5" and jobs["evaluate_task1"] == "1"
-    # 4 methods x 4 embedders on the two subsets datasets, 3 elsewhere.
-    assert jobs["cluster"] == str(2 * 16 + 3 * 12)
+    # 5 methods x 4 embedders on the two subsets datasets, 4 (all but subsets) elsewhere.
+    assert jobs["cluster"] == str(2 * 20 + 3 * 16)
     # The leaderboard summarises evaluation tables and signal reports: evaluation too.
     allowed = re.compile(r"^(demo_|evaluate|confusion|roc|study|all$)")
     forbidden = re.compile(r"ground_truth|results/study_\w+/benchmark")

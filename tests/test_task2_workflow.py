@@ -16,6 +16,7 @@ from ctprints.submission import read_run
 
 pytestmark = pytest.mark.workflow
 EMBEDDERS = ["spectrum", "residual", "pixels", "resnet18"]  # config.yaml's
+CLUSTER_METHODS = ("kmeans", "tsne_kmeans", "openset", "novelty")  # config.yaml's, where it runs
 
 
 NETWORK_RUNS = [
@@ -42,7 +43,7 @@ def test_default_run_file_is_valid_and_names_the_unseen_generator(built) -> None
 def test_every_run_file_is_valid(built) -> None:
     test_ids = {p.stem for p in (built / "data/demo/task2/test/generated_unknown").glob("*.png")}
     runs = {p.stem for p in (built / "results/demo/submissions/task2").glob("*.csv")}
-    clusters = {f"{m}_{e}" for m in ("kmeans", "tsne_kmeans", "openset") for e in EMBEDDERS}
+    clusters = {f"{m}_{e}" for m in CLUSTER_METHODS for e in EMBEDDERS}
     assert runs == clusters | set(NETWORK_RUNS)
     for name in runs:
         read_run(built / f"results/demo/submissions/task2/{name}.csv", 2, expected_ids=test_ids)
@@ -94,15 +95,13 @@ def test_training_writes_learners_metrics_and_logs(built) -> None:
 
 def test_evaluation_table_has_every_run(built) -> None:
     table = pd.read_csv(built / "results/demo/evaluation/task2.tsv", sep="\t")
-    assert len(table) == len(EMBEDDERS) * 3 + len(NETWORK_RUNS)
-    assert set(table.run) == {
-        f"{m}_{e}" for m in ("kmeans", "tsne_kmeans", "openset") for e in EMBEDDERS
-    } | set(NETWORK_RUNS)
+    assert len(table) == len(EMBEDDERS) * len(CLUSTER_METHODS) + len(NETWORK_RUNS)
+    assert set(table.run) == {f"{m}_{e}" for m in CLUSTER_METHODS for e in EMBEDDERS} | set(
+        NETWORK_RUNS
+    )
     clusters = table[~table.method.str.startswith("cnn_")]
     assert set(zip(clusters.method, clusters.features, strict=True)) == {
-        (method, embedder)
-        for method in ("kmeans", "tsne_kmeans", "openset")
-        for embedder in EMBEDDERS
+        (method, embedder) for method in CLUSTER_METHODS for embedder in EMBEDDERS
     }
     networks = table[table.method.str.startswith("cnn_")].set_index("run")
     assert networks.loc["resnet18_32_round1", "method"] == "cnn_round1"
@@ -125,7 +124,7 @@ def test_figures_exist_for_every_embedder_and_run(built) -> None:
         "tsne_panel.png",
     }
     confusion = {p.stem for p in (built / "results/demo/evaluation/confusion").glob("task2_*.png")}
-    assert len(confusion) == 12 + len(NETWORK_RUNS)
+    assert len(confusion) == len(EMBEDDERS) * len(CLUSTER_METHODS) + len(NETWORK_RUNS)
     assert "task2_ensemble_32_round1" in confusion
 
 

@@ -375,11 +375,130 @@ class SubsetAttribution(OpenSetAttribution):
         return self
 
 
+class NoveltyAttribution(OpenSetAttribution):
+    """A classifier on the known generators that finds an unseen generator hiding inside a
+    known class, by classifier two-sample tests, then retrains with it.
+
+    An unseen generator of a known family (``unseen_sibling``) or seed (``seeds``) sits close to
+    its known sibling, so a distance rule (:class:`OpenSetAttribution`) accepts its images and
+    the classifier names them after the sibling. But then the test images named ``k`` are no
+    longer drawn like ``k``'s training images. So, for every known class ``k`` with at least
+    ``min_rows`` test images named ``k``, a logistic regression (``two_sample_C``) learns
+    training-``k`` against test-named-``k`` in 5-fold cross-validation (the classifier
+    two-sample test of Lopez-Paz and Oquab, 2017). Its out-of-fold scores are compared by a
+    one-sided Mann-Whitney test (test-named above training; out-of-fold scores are not
+    independent, so the p is approximate and, as measured, anti-conservative). Where the p is
+    at most ``alpha`` divided by the number of known classes (Bonferroni), the test images
+    whose out-of-fold score exceeds the ``quantile`` of the training images' scores are taken
+    as new. K-means splits them into the ``n_generators - known`` new generators, and the
+    classifier is retrained on the training rows plus the current new rows ``rounds`` times,
+    each round taking as new the test rows it names new: a reject, cluster, retrain loop
+    (Girish et al., 2021) whose rejection is the two-sample test. Rows are standardised and
+    PCA-reduced on the training rows as in :class:`OpenSetAttribution`. With no unseen
+    generator it is that
+    classifier without rejection. ``class_tests_`` records each class's test.
+    """
+
+    name = "novelty"
+
+    def __init__(
+        self,
+        n_generators: int,
+        two_sample_C: float = 0.1,
+        quantile: float = 0.95,
+        alpha: float = 0.05,
+        min_rows: int = 10,
+        rounds: int = 2,
+        **settings,
+    ):
+        """``settings``: :class:`OpenSetAttribution`'s (pca, C, new_label, random_state)."""
+        super().__init__(n_generators, **settings)
+        self.two_sample_C = two_sample_C
+        self.quantile = quantile
+        self.alpha = alpha
+        self.min_rows = min_rows
+        self.rounds = rounds
+
+    def _two_sample(
+        self, reference: np.ndarray, queries: np.ndarray
+    ) -> tuple[float, float, np.ndarray]:
+        """AUC and one-sided p of reference-vs-queries, and which queries score as new."""
+        from scipy.stats import mannwhitneyu
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        rows = np.vstack([reference, queries])
+        target = np.r_[np.zeros(len(reference)), np.ones(len(queries))]
+        folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
+        model = LogisticRegression(C=self.two_sample_C, max_iter=5000)
+        score = cross_val_predict(model, rows, target, cv=folds, method="predict_proba")[:, 1]
+        reference_score, query_score = score[: len(reference)], score[len(reference) :]
+        test = mannwhitneyu(query_score, reference_score, alternative="greater")
+        auc = float(test.statistic / (len(query_score) * len(reference_score)))
+        cut = np.quantile(reference_score, self.quantile)
+        return auc, float(test.pvalue), query_score > cut
+
+    def fit(self, X: np.ndarray, y: Sequence[str | None]) -> NoveltyAttribution:
+        X = np.asarray(X, dtype=np.float64)
+        train, labels, known = self._training_labels(y)
+        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
+        reference = self.reducer_.fit_transform(X[train])
+        Z = self.reducer_.transform(X)
+        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
+        predicted = self.classifier_.predict(Z).astype(object)
+        test = np.flatnonzero(~train)
+        n_new = max(0, self.n_generators - len(known))
+        new = np.zeros(len(Z), dtype=bool)
+        self.class_tests_ = []
+        if n_new:
+            for k in known:
+                named = test[predicted[test] == k]
+                if len(named) < self.min_rows:
+                    continue
+                auc, p, flagged = self._two_sample(reference[labels == k], Z[named])
+                significant = p <= self.alpha / len(known)
+                if significant:
+                    new[named[flagged]] = True
+                self.class_tests_.append(
+                    {
+                        "class": k,
+                        "n_test": len(named),
+                        "auc": auc,
+                        "p": p,
+                        "significant": bool(significant),
+                        "flagged": int(flagged.sum()),
+                    }
+                )
+        names = new_labels(known, n_new, self.new_label)
+        if n_new and new.sum() >= n_new:
+            groups = np.zeros(int(new.sum()), dtype=int)
+            if n_new > 1:
+                kmeans = KMeans(n_new, n_init=10, random_state=self.random_state)
+                groups = kmeans.fit_predict(Z[new])
+            pseudo = np.array([names[g] for g in groups], dtype=object)
+            for _ in range(self.rounds):
+                model = LogisticRegression(C=self.C, max_iter=5000).fit(
+                    np.vstack([reference, Z[new]]), np.r_[labels, pseudo].astype(str)
+                )
+                predicted = model.predict(Z).astype(object)
+                new = (~train) & np.isin(predicted, names)
+                pseudo = predicted[new]
+                if len(set(pseudo)) < n_new:
+                    break
+            self.classifier_ = model
+        classes = known + names
+        self.labels_ = np.where(train, np.asarray(y, dtype=object), predicted).astype(object)
+        self.rejected_ = (~train) & np.isin(self.labels_, names)
+        self.clusters_ = np.array([classes.index(str(label)) for label in self.labels_])
+        self.mapping_ = dict(enumerate(classes))
+        return self
+
+
 METHODS = {
     "kmeans": KMeansAttribution,
     "tsne_kmeans": KMeansAttribution,
     "openset": OpenSetAttribution,
     "subsets": SubsetAttribution,
+    "novelty": NoveltyAttribution,
 }
 # Which input a method clusters: the embeddings, or their t-SNE coordinates.
 METHOD_INPUT = {
@@ -387,6 +506,7 @@ METHOD_INPUT = {
     "tsne_kmeans": "tsne",
     "openset": "embeddings",
     "subsets": "embeddings",
+    "novelty": "embeddings",
 }
 # Methods that read each generator's real training images (``real/<subset>/``, 2025): they run
 # only on datasets that give them.

@@ -16,6 +16,7 @@ T2_METHODS = {
     "kmeans": "k-means on the embeddings",
     "tsne_kmeans": "t-SNE, then k-means",
     "openset": "nearest-neighbour open-set attribution",
+    "novelty": "classifier with per-class two-sample tests for the unseen generator",
     "cnn_round0": "ResNet trained on the training folders",
     "cnn_round1": "ResNet retrained with pseudo-labels for the unseen generator",
 }
