@@ -228,6 +228,22 @@ class OpenSetAttribution:
         self.validation_balanced_accuracy_ = float(accuracy[best])
         return self.threshold_
 
+    def _fit_classifier(
+        self, X: np.ndarray, train: np.ndarray, labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fit ``reducer_`` and ``classifier_`` on the training rows; return the reduced
+        training rows and all rows reduced."""
+        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
+        reference = self.reducer_.fit_transform(X[train])
+        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
+        return reference, self.reducer_.transform(X)
+
+    def _split_new(self, rows: np.ndarray, n_new: int) -> np.ndarray:
+        """Which of ``n_new`` new generators each of ``rows`` belongs to (k-means above one)."""
+        if n_new == 1:
+            return np.zeros(len(rows), dtype=int)
+        return KMeans(n_new, n_init=10, random_state=self.random_state).fit_predict(rows)
+
     def _assign(
         self,
         Z: np.ndarray,
@@ -253,11 +269,7 @@ class OpenSetAttribution:
         clusters[train] = [known.index(str(label)) for label in labels]
         self.labels_ = np.where(train, np.asarray(y, dtype=object), predicted).astype(object)
         if n_new and rejected.sum() >= n_new:
-            if n_new == 1:
-                groups = np.zeros(int(rejected.sum()), dtype=int)
-            else:
-                kmeans = KMeans(n_new, n_init=10, random_state=self.random_state)
-                groups = kmeans.fit_predict(Z[rejected])
+            groups = self._split_new(Z[rejected], n_new)
             clusters[rejected] = len(known) + groups
             self.labels_[rejected] = [names[g] for g in groups]
         self.rejected_ = rejected
@@ -268,10 +280,7 @@ class OpenSetAttribution:
         X = np.asarray(X, dtype=np.float64)
         train, labels, known = self._training_labels(y)
         threshold = self._fit_threshold(X[train], labels)
-        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
-        reference = self.reducer_.fit_transform(X[train])
-        Z = self.reducer_.transform(X)
-        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
+        reference, Z = self._fit_classifier(X, train, labels)
         self._assign(Z, train, y, known, self.classifier_.predict(Z), threshold)
         return self
 
@@ -440,10 +449,7 @@ class NoveltyAttribution(OpenSetAttribution):
     def fit(self, X: np.ndarray, y: Sequence[str | None]) -> NoveltyAttribution:
         X = np.asarray(X, dtype=np.float64)
         train, labels, known = self._training_labels(y)
-        self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
-        reference = self.reducer_.fit_transform(X[train])
-        Z = self.reducer_.transform(X)
-        self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
+        reference, Z = self._fit_classifier(X, train, labels)
         predicted = self.classifier_.predict(Z).astype(object)
         test = np.flatnonzero(~train)
         n_new = max(0, self.n_generators - len(known))
@@ -470,10 +476,7 @@ class NoveltyAttribution(OpenSetAttribution):
                 )
         names = new_labels(known, n_new, self.new_label)
         if n_new and new.sum() >= n_new:
-            groups = np.zeros(int(new.sum()), dtype=int)
-            if n_new > 1:
-                kmeans = KMeans(n_new, n_init=10, random_state=self.random_state)
-                groups = kmeans.fit_predict(Z[new])
+            groups = self._split_new(Z[new], n_new)
             pseudo = np.array([names[g] for g in groups], dtype=object)
             for _ in range(self.rounds):
                 model = LogisticRegression(C=self.C, max_iter=5000).fit(
