@@ -311,6 +311,20 @@ def test_novelty_without_unseen_generators_is_the_classifier() -> None:
     assert (model.labels_[test[known]] == truth[known][test[known]]).mean() == 1.0
 
 
+def test_novelty_skips_a_class_with_under_five_training_images() -> None:
+    """The 5-fold two-sample test needs five training rows of a class; with four, a fold
+    would hold none (sklearn only warns), so that class is not tested and the others are."""
+    X, y, truth, test = _sibling()
+    few = np.flatnonzero(np.asarray(y == "model_2", dtype=bool))[4:]
+    keep = np.setdiff1d(np.arange(len(y)), few)
+    X, y, truth, test = X[keep], y[keep], truth[keep], test[keep]
+    assert (y == "model_2").sum() == 4
+    model = make_method("novelty", 4, {"pca": None}, None, seed=0).fit(X, y)
+    tested = {t["class"] for t in model.class_tests_}
+    assert tested == {"model_1", "model_3"}
+    assert (model.labels_[test] == truth[test]).mean() >= 0.85
+
+
 def test_novelty_splits_two_hidden_generators_into_two_new_labels() -> None:
     X, y, truth = _blobs(per=40)
     # A second unseen generator beside model_2 (label model_5); five generators in all.

@@ -281,6 +281,19 @@ def test_openset_with_two_training_generators_stops_before_any_job(tmp_path) -> 
     assert not (tmp_path / "results").exists()
 
 
+def test_novelty_with_one_training_generator_stops_before_any_job(tmp_path) -> None:
+    from conftest import write_config, write_layout
+
+    spec = write_layout(tmp_path)
+    del spec["task2"]["train"]["model_2"], spec["task2"]["train"]["model_3"]
+    write_config(tmp_path, {"clef": spec}, ["clef"], task2={"methods": ["tsne_kmeans", "novelty"]})
+    result = run_snakemake(tmp_path, "all", check=False)
+    assert result.returncode != 0
+    assert "task2.methods: novelty needs at least 2 training generators" in result.stderr
+    assert "datasets.clef has 1 (model_1)" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
 def test_openset_pseudo_labels_come_from_part_1s_run(built) -> None:
     _config(built, "openset.yaml", **{"task2.train.pseudo.source": "openset"})
     result = run_snakemake(built, "-n", "all", configfile="openset.yaml")

@@ -458,7 +458,8 @@ class NoveltyAttribution(OpenSetAttribution):
         if n_new:
             for k in known:
                 named = test[predicted[test] == k]
-                if len(named) < self.min_rows:
+                # the 5-fold test needs five rows on each side (else a fold lacks one)
+                if len(named) < max(self.min_rows, 5) or (labels == k).sum() < 5:
                     continue
                 auc, p, flagged = self._two_sample(reference[labels == k], Z[named])
                 significant = p <= self.alpha / len(known)

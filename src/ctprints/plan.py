@@ -780,7 +780,7 @@ def _check_run_method(name: str, method: str, sources: list[Source]) -> None:
 
 
 def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
-    """Check n_generators, openset's needs and new_label against the training labels."""
+    """Check n_generators, openset's and novelty's needs and new_label against the labels."""
     declared = spec["task2"].get("n_generators")
     key = f"datasets.{name}.task2.n_generators"
     if declared is None:
@@ -798,6 +798,12 @@ def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
             f"task2.methods: openset needs at least 3 training generators "
             f"for its leave-one-generator-out threshold; datasets.{name} has "
             f"{len(labels)} ({', '.join(labels)}). Remove openset from task2.methods."
+        )
+    if "novelty" in methods and len(labels) < 2:
+        raise ConfigError(
+            f"task2.methods: novelty needs at least 2 training generators "
+            f"for its classifier; datasets.{name} has {len(labels)} "
+            f"({', '.join(labels)}). Remove novelty from task2.methods."
         )
     chosen = spec["task2"].get("new_label")
     if chosen and chosen in labels:
