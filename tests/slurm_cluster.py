@@ -65,7 +65,7 @@ def machine_memory_mb() -> int:
 
 
 class SlurmCluster:
-    """One node called ``localhost`` with the machine's CPUs and memory and one (fake) GPU."""
+    """One node called ``localhost`` with the machine's CPUs and memory and ``gpus`` fake GPUs."""
 
     partition = "main"
 
@@ -131,8 +131,9 @@ class SlurmCluster:
         )
 
     def gres_conf(self) -> str:
-        # No real GPU: /dev/null stands in, which is enough for SLURM to schedule --gpus=1.
-        lines = [f"# {MARKER}"] + ["NodeName=localhost Name=gpu File=/dev/null"] * self.gpus
+        # No real GPU: character devices stand in, which is enough for SLURM to schedule --gpus=1.
+        files = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random"][: self.gpus]
+        lines = [f"# {MARKER}"] + [f"NodeName=localhost Name=gpu File={f}" for f in files]
         return "\n".join(lines) + "\n"
 
     def install_config(self, controller_port: int, node_port: int) -> None:

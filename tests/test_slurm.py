@@ -31,7 +31,8 @@ def cluster(tmp_path_factory):
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
-    slurm = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    # Two fake GPUs and one-thread jobs (below): two jobs run at once on the 2-CPU test machine.
+    slurm = SlurmCluster(tmp_path_factory.mktemp("slurm"), gpus=2)
     try:
         slurm.start()
         yield slurm
@@ -51,12 +52,15 @@ def run_profile(
         str(workdir),
         "--profile",
         PROFILE,
-        # The test node has the machine's CPUs; rules ask for up to 8.
+        # Rules ask for up to 8 threads; one each lets the test node run several jobs at once.
         "--max-threads",
-        str(os.cpu_count() or 1),
-        # Poll squeue every 2 s instead of the plugin's 40 s: the jobs here take seconds.
+        "1",
+        # Poll squeue 2 s after a submission instead of the plugin's 40 s, and then every 1 s
+        # instead of snakemake's 10 s: the jobs here take seconds.
         "--slurm-init-seconds-before-status-checks",
         "2",
+        "--seconds-between-status-checks",
+        "1",
         "--latency-wait",
         "5",
         "--verbose",
