@@ -45,3 +45,19 @@ def test_fast_metrics_match_scikit_learn() -> None:
         assert result["f1"] == pytest.approx(f1_score(labels, predicted))
         assert result["kappa"] == pytest.approx(cohen_kappa_score(labels, predicted))
         assert result["accuracy"] == pytest.approx(accuracy_score(labels, predicted))
+
+
+def test_confusion_counts_match_sklearn_over_the_union_of_names() -> None:
+    from sklearn.metrics import confusion_matrix
+
+    from ctprints.metrics import confusion
+
+    rng = np.random.default_rng(0)
+    truth = rng.choice(["model_1", "model_2", "model_3"], 200)
+    predicted = rng.choice(["model_1", "model_2", "model_4", "new"], 200)
+    counts, names = confusion(truth, predicted)
+    assert names == ["model_1", "model_2", "model_3", "model_4", "new"]
+    assert (counts == confusion_matrix(truth, predicted, labels=names)).all()
+    assert (
+        counts.sum() == 200 and counts[names.index("model_3")].sum() == (truth == "model_3").sum()
+    )
