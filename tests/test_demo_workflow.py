@@ -28,14 +28,8 @@ def _png_hashes(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    _tiny_config(workdir)
-    run_snakemake(
-        workdir, "--cores", "2", "benchmarks", "manifests", "results/demo/contact_sheet.png"
-    )
-    return workdir
+# `built` is conftest's session fixture: the tiny demo run to `all` (its benchmark, manifests and
+# contact sheet included), with the same `demo` section as _tiny_config writes.
 
 
 def _read_csv(path: Path) -> list[list[str]]:

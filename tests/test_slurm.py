@@ -180,7 +180,7 @@ rule hog:
         mem_mb=per_attempt(400),
         runtime=per_attempt(5),
     shell:
-        "python3 -c 'import time; x = bytearray(300 * 2**20); time.sleep(8)'"
+        "python3 -c 'import time; x = bytearray(300 * 2**20); time.sleep(4)'"
         " && echo {{resources.mem_mb}} > {{output}}"
 """
 
@@ -266,7 +266,9 @@ def test_an_unreachable_controller_fails_clearly(cluster, tmp_path) -> None:
     """sbatch in the submitting process reads SLURM_CONF: point it at a port nobody listens on."""
     dead = tmp_path / "slurm.conf"
     conf = (cluster.root / "slurm.conf.in").read_text()
-    dead.write_text(re.sub(r"SlurmctldPort=\d+", f"SlurmctldPort={free_port()}", conf))
+    dead_conf = re.sub(r"SlurmctldPort=\d+", f"SlurmctldPort={free_port()}", conf)
+    # Give up on the dead port after 1 s instead of SLURM's 10 s per message.
+    dead.write_text(dead_conf + "MessageTimeout=1\nTCPTimeout=1\n")
     tiny_config(tmp_path)
     result = run_profile(
         tmp_path,
