@@ -5,7 +5,8 @@
 WORKDIR is the directory the study ran in. Every rule that states a `benchmark:` writes
 logs/benchmarks/<rule>/<dataset>_<...>.tsv with the job's wall seconds (`s`) and CPU seconds;
 files whose dataset is a study dataset (study_<scenario>_s<seed>) are read. Printed as
-Markdown: seconds per rule (jobs, wall total, largest job, CPU total) and per scenario. A job
+Markdown: seconds per rule (jobs, wall total, largest job, CPU total), per scenario and per
+seed. A job
 paused (SIGSTOP) counts its pause in wall seconds but not in CPU seconds. The rules without a
 `benchmark:` (run files, plots, evaluation) are short and not counted; the workflow's wall time
 is the snakemake log's, which this script does not see.
@@ -70,7 +71,8 @@ def main(argv: list[str]) -> None:
     seeds = sorted(set(table.seed))
     print(f"Benchmarked study jobs: {len(table)}, seeds {seeds}\n")
     print(markdown(table, "rule"), end="\n\n")
-    print(markdown(table, "scenario"))
+    print(markdown(table, "scenario"), end="\n\n")
+    print(markdown(table, "seed"))
 
 
 if __name__ == "__main__":
