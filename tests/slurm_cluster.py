@@ -132,7 +132,10 @@ class SlurmCluster:
 
     def gres_conf(self) -> str:
         # No real GPU: character devices stand in, which is enough for SLURM to schedule --gpus=1.
-        files = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random"][: self.gpus]
+        files = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random"]
+        if self.gpus > len(files):
+            raise ValueError(f"at most {len(files)} fake GPUs, not {self.gpus}")
+        files = files[: self.gpus]
         lines = [f"# {MARKER}"] + [f"NodeName=localhost Name=gpu File={f}" for f in files]
         return "\n".join(lines) + "\n"
 
