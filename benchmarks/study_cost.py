@@ -6,10 +6,9 @@ WORKDIR is the directory the study ran in. Every rule that states a `benchmark:`
 logs/benchmarks/<rule>/<dataset>_<...>.tsv with the job's wall seconds (`s`) and CPU seconds;
 files whose dataset is a study dataset (study_<scenario>_s<seed>) are read. Printed as
 Markdown: seconds per rule (jobs, wall total, largest job, CPU total), per scenario and per
-seed. A job
-paused (SIGSTOP) counts its pause in wall seconds but not in CPU seconds. The rules without a
-`benchmark:` (run files, plots, evaluation) are short and not counted; the workflow's wall time
-is the snakemake log's, which this script does not see.
+seed. A job paused (SIGSTOP) counts its pause in wall seconds but not in CPU seconds. The rules
+without a `benchmark:` (run files, plots, evaluation) are short and not counted; the workflow's
+wall time is the snakemake log's, which this script does not see.
 """
 
 from __future__ import annotations

@@ -779,6 +779,13 @@ def _check_run_method(name: str, method: str, sources: list[Source]) -> None:
         )
 
 
+# Methods that need several training generators: the fewest, and what for.
+MIN_TRAINING_GENERATORS = {
+    "openset": (3, "its leave-one-generator-out threshold"),
+    "novelty": (2, "its classifier"),
+}
+
+
 def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
     """Check n_generators, openset's and novelty's needs and new_label against the labels."""
     declared = spec["task2"].get("n_generators")
@@ -793,18 +800,13 @@ def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
             f"{key}: {declared} is smaller than the {len(labels)} training folders "
             f"({', '.join(labels)})"
         )
-    if "openset" in methods and len(labels) < 3:
-        raise ConfigError(
-            f"task2.methods: openset needs at least 3 training generators "
-            f"for its leave-one-generator-out threshold; datasets.{name} has "
-            f"{len(labels)} ({', '.join(labels)}). Remove openset from task2.methods."
-        )
-    if "novelty" in methods and len(labels) < 2:
-        raise ConfigError(
-            f"task2.methods: novelty needs at least 2 training generators "
-            f"for its classifier; datasets.{name} has {len(labels)} "
-            f"({', '.join(labels)}). Remove novelty from task2.methods."
-        )
+    for method, (fewest, reason) in MIN_TRAINING_GENERATORS.items():
+        if method in methods and len(labels) < fewest:
+            raise ConfigError(
+                f"task2.methods: {method} needs at least {fewest} training generators "
+                f"for {reason}; datasets.{name} has {len(labels)} "
+                f"({', '.join(labels)}). Remove {method} from task2.methods."
+            )
     chosen = spec["task2"].get("new_label")
     if chosen and chosen in labels:
         raise ConfigError(
