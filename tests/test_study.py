@@ -16,6 +16,7 @@ from ctprints.io import PNG_SIGNATURE
 from ctprints.study import (
     TABLE_COLUMNS,
     StudyError,
+    across_scenarios,
     best_by_scenario,
     collect,
     leaderboard,
@@ -187,6 +188,24 @@ def test_best_is_the_paper_or_there_is_none() -> None:
     assert pd.isna(best.loc["b", "paper_run"]) and not best.loc["b", "beats_paper"]
 
 
+def test_across_scenarios_ranks_by_the_worst_scenario(study) -> None:
+    table = across_scenarios(leaderboard(collect(study)[0]))
+    # openset_pixels: families 0.9, subsets 0.8, seeds 1.0; the paper's t-SNE run: 0.5, 0.7,
+    # 0.2; kmeans_spectrum ran in families only, so it comes last despite its 0.7.
+    assert list(table["run"]) == ["openset_pixels", "tsne_kmeans_spectrum", "kmeans_spectrum"]
+    first = table.iloc[0]
+    assert first["worst"] == pytest.approx(0.8)
+    assert first["worst_scenario"] == "subsets"
+    assert first["average"] == pytest.approx(0.9)
+    assert first["n_scenarios"] == 3 and not first["paper"]
+    paper = table.iloc[1]
+    assert paper["paper"] and paper["worst_scenario"] == "seeds"
+    assert paper["worst"] == pytest.approx(0.2)
+    assert paper["average"] == pytest.approx((0.5 + 0.7 + 0.2) / 3)
+    last = table.iloc[2]
+    assert last["n_scenarios"] == 1 and math.isnan(last["subsets"])
+
+
 def test_task1_leaderboard(study) -> None:
     board = task1_leaderboard(collect(study)[1])
     ours = row(board, scenario="families", group="group1", run="gan_leaks_spectrum")
@@ -234,6 +253,8 @@ def test_write_leaderboard_tsv_and_markdown(study, tmp_path) -> None:
     assert "| `openset_pixels` | openset | pixels | 3 | 0.900 ± 0.100 |" in text
     assert "`tsne_kmeans_spectrum` **paper**" in text
     assert "Best run against the paper's" in text and "| yes |" in text
+    assert "| `openset_pixels` | 0.800 | subsets | 0.900 | 0.900 | 1.000 | 0.800 |" in text
+    assert "| `kmeans_spectrum` | 0.700 | families | 0.700 | 0.700 | - | - |" in text
     assert "## Task 1: test AUC per attack" in text and "`paper_f0.5_spectrum` **paper**" in text
     assert not list(tsv.parent.glob(".*.tmp"))
 

@@ -4,7 +4,8 @@ leaderboard.
 :func:`collect` reads each dataset's ``evaluation/task2.tsv`` and ``evaluation/task1.tsv`` into
 long tables (one row per scenario, seed and run); :func:`leaderboard` and
 :func:`task1_leaderboard` reduce them over seeds to mean, sd (ddof=1, NaN with one seed), min,
-max and the per-seed values; :func:`best_by_scenario` sets the best run against the paper's.
+max and the per-seed values; :func:`best_by_scenario` sets the best run against the paper's;
+:func:`across_scenarios` ranks the runs by their worst scenario.
 
 ``leaderboard.tsv`` (:func:`write_leaderboard`) holds both tasks, one row per task, scenario,
 group and run, with columns::
@@ -253,6 +254,36 @@ def best_by_scenario(board: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def across_scenarios(board: pd.DataFrame) -> pd.DataFrame:
+    """Each Task 2 run over every scenario of the board: its mean over seeds per scenario (one
+    column per scenario, NaN where it did not run), ``worst`` (the lowest of those means),
+    ``worst_scenario``, ``average`` (their mean) and ``n_scenarios``.
+
+    Sorted by worst, then average, best first, the runs that ran in every scenario before the
+    others (a method that needs real subsets runs in two scenarios only, and its worst case is
+    not comparable). The run whose worst scenario is highest is the one to trust on data whose
+    scenario is unknown.
+    """
+    if board.empty:
+        return pd.DataFrame(columns=["run", "paper", "n_scenarios", "worst", "worst_scenario"])
+    means = board.pivot_table(index="run", columns="scenario", values="mean", aggfunc="first")
+    scenarios = list(means.columns)
+    table = means.reset_index()
+    table.columns.name = None
+    paper = board.groupby("run")["paper"].any()
+    table["paper"] = table["run"].map(paper).astype(bool)
+    table["n_scenarios"] = means.notna().sum(axis=1).values
+    table["worst"] = means.min(axis=1).values
+    table["worst_scenario"] = means.idxmin(axis=1).values
+    table["average"] = means.mean(axis=1).values
+    table["everywhere"] = table["n_scenarios"] == len(scenarios)
+    table = table.sort_values(
+        ["everywhere", "worst", "average", "run"], ascending=[False, False, False, True]
+    )
+    columns = ["run", "paper", "n_scenarios", "worst", "worst_scenario", "average", *scenarios]
+    return table[columns].reset_index(drop=True)
+
+
 def leaderboard_table(task2_long: pd.DataFrame, task1_long: pd.DataFrame) -> pd.DataFrame:
     """Both tasks' boards in the shape of leaderboard.tsv (see the module's docstring)."""
     task2 = leaderboard(task2_long).assign(task="task2", metric="accuracy", group="")
@@ -306,6 +337,7 @@ def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top
         lines.append("")
     if not board.empty:
         lines += _best_lines(best_by_scenario(board), "### Best run against the paper's", [])
+        lines += _across_lines(across_scenarios(board))
     lines += ["## Task 1: test AUC per attack", ""]
     task1 = task1_leaderboard(task1_long)
     if task1.empty:
@@ -330,6 +362,27 @@ def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top
             best_by_scenario(task1), "### Best attack against the paper's", ["group"]
         )
     return "\n".join(lines)
+
+
+def _across_lines(table: pd.DataFrame) -> list[str]:
+    scenarios = list(table.columns[6:])
+    lines = [
+        "### Every run across scenarios",
+        "",
+        "Each cell is the run's mean over seeds. Ranked by the worst scenario: the first run is "
+        "the one to trust when the scenario of new data is unknown. Runs that did not run in "
+        "every scenario come last.",
+        "",
+        f"| run | worst | worst scenario | average | {' | '.join(scenarios)} |",
+        "|" + "---|" * (4 + len(scenarios)),
+    ]
+    for _, row in table.iterrows():
+        cells = " | ".join(_fmt(row[scenario]) or "-" for scenario in scenarios)
+        lines.append(
+            f"| {_name(row)} | {_fmt(row['worst'])} | {row['worst_scenario']} "
+            f"| {_fmt(row['average'])} | {cells} |"
+        )
+    return [*lines, ""]
 
 
 def _best_lines(best: pd.DataFrame, title: str, extra: list[str]) -> list[str]:
