@@ -255,6 +255,7 @@ def test_write_leaderboard_tsv_and_markdown(study, tmp_path) -> None:
     assert "Best run against the paper's" in text and "| yes |" in text
     assert "| `openset_pixels` | 0.800 | subsets | 0.900 | 0.900 | 1.000 | 0.800 |" in text
     assert "| `kmeans_spectrum` | 0.700 | families | 0.700 | 0.700 | - | - |" in text
+    assert "on a group with nothing to find" in text
     assert "## Task 1: test AUC per attack" in text and "`paper_f0.5_spectrum` **paper**" in text
     assert not list(tsv.parent.glob(".*.tmp"))
 
