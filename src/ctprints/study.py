@@ -254,10 +254,14 @@ def best_by_scenario(board: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+ACROSS_COLUMNS = ["run", "paper", "n_scenarios", "worst", "worst_scenario", "average"]
+
+
 def across_scenarios(board: pd.DataFrame) -> pd.DataFrame:
     """Each Task 2 run over every scenario of the board: its mean over seeds per scenario (one
     column per scenario, NaN where it did not run), ``worst`` (the lowest of those means),
-    ``worst_scenario``, ``average`` (their mean) and ``n_scenarios``.
+    ``worst_scenario``, ``average`` (their mean) and ``n_scenarios``: :data:`ACROSS_COLUMNS`,
+    then one column per scenario.
 
     Sorted by worst, then average, best first, the runs that ran in every scenario before the
     others (a method that needs real subsets runs in two scenarios only, and its worst case is
@@ -265,7 +269,7 @@ def across_scenarios(board: pd.DataFrame) -> pd.DataFrame:
     scenario is unknown.
     """
     if board.empty:
-        return pd.DataFrame(columns=["run", "paper", "n_scenarios", "worst", "worst_scenario"])
+        return pd.DataFrame(columns=ACROSS_COLUMNS)
     means = board.pivot_table(index="run", columns="scenario", values="mean", aggfunc="first")
     scenarios = list(means.columns)
     table = means.reset_index()
@@ -280,8 +284,7 @@ def across_scenarios(board: pd.DataFrame) -> pd.DataFrame:
     table = table.sort_values(
         ["everywhere", "worst", "average", "run"], ascending=[False, False, False, True]
     )
-    columns = ["run", "paper", "n_scenarios", "worst", "worst_scenario", "average", *scenarios]
-    return table[columns].reset_index(drop=True)
+    return table[[*ACROSS_COLUMNS, *scenarios]].reset_index(drop=True)
 
 
 def leaderboard_table(task2_long: pd.DataFrame, task1_long: pd.DataFrame) -> pd.DataFrame:
@@ -370,7 +373,7 @@ def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top
 
 
 def _across_lines(table: pd.DataFrame) -> list[str]:
-    scenarios = list(table.columns[6:])
+    scenarios = list(table.columns[len(ACROSS_COLUMNS) :])
     lines = [
         "### Every run across scenarios",
         "",
