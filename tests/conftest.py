@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import re
 import subprocess
@@ -15,6 +17,13 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+# Stand-ins for another CPU (docs/testing.md): the threads of torch in this process and of every
+# rule that snakemake runs, and the seed of the tiny benchmark that the workflow tests build.
+# Floating-point results of training change with both, so the tests marked `trains` must pass
+# under CTPRINTS_TEST_THREADS=1 and 2 and under several CTPRINTS_TEST_SEED values.
+TEST_THREADS = int(os.environ.get("CTPRINTS_TEST_THREADS", "2"))
+TEST_SEED = int(os.environ.get("CTPRINTS_TEST_SEED", "0"))
 
 
 def gray(size: int = 16, seed: int = 0) -> np.ndarray:
@@ -122,9 +131,14 @@ def run_snakemake(
         "--cores",
         "1",
         *args,
+        "--max-threads",
+        str(TEST_THREADS),
     ]
     result = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+        command,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(TEST_THREADS)},
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")
@@ -178,6 +192,7 @@ PARAMS_CHANGED = "params have changed since last execution"
 def tiny_config(workdir: Path, name: str = "config.yaml", **changes) -> dict:
     """config.yaml at the tiny demo scale, with quick task 1 statistics, plus dotted changes."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["seed"] = TEST_SEED
     config["demo"]["scale"] = "tiny"
     config.setdefault("task1", {})
     config["task1"].update({"n_boot": 200, "n_permutations": 199})
@@ -202,9 +217,60 @@ def assert_config_stops_before_any_job(workdir: Path, message: str, **changes) -
         assert not (workdir / folder).exists()
 
 
+BOUNDS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+def check_margin(record, name: str, value: float, op: str, bound: float) -> None:
+    """Record ``name`` as "value op bound" with ``record(name, text)``, then assert it."""
+    value = float(value)
+    record(name, f"{value!r} {op} {bound!r}")
+    assert BOUNDS[op](value, bound), f"{name}: {value:.4g} is not {op} {bound:.4g}"
+
+
+@pytest.fixture
+def margin(record_property):
+    """Assert a figure of a trained model against its bound, and record both.
+
+    ``margin("what", value, ">=", bound)`` fails like an assert does; the recorded property
+    ("what" = "value >= bound") is what benchmarks/suite_margins.py collects across seeds and
+    thread counts. A test that uses it is marked `trains` (pytest_collection_modifyitems).
+    """
+    return functools.partial(check_margin, record_property)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "margin" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.trains)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _library_threads():
+    """numpy's BLAS and scikit-learn's OpenMP in this process use TEST_THREADS."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(TEST_THREADS):
+        yield
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    """Torch uses TEST_THREADS in every test and its fixtures, whatever the machine's core count
+    and whatever thread count an earlier test's training left behind (train_learner sets it)."""
+    import torch
+
+    torch.set_num_threads(TEST_THREADS)
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
-    """The tiny demo run to the default target `all` (both tasks, evaluation, figures)."""
+    """The tiny demo run to the default target `all` (both tasks, evaluation, figures).
+
+    CTPRINTS_TEST_BUILT names a folder where this was already built with the same settings
+    (benchmarks/suite_margins.py), to check the tests against it without building it again.
+    """
+    if os.environ.get("CTPRINTS_TEST_BUILT"):
+        return Path(os.environ["CTPRINTS_TEST_BUILT"])
     workdir = tmp_path_factory.mktemp("tiny_all")
     tiny_config(workdir)
     run_snakemake(workdir, "--cores", "2", "all")
