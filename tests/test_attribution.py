@@ -293,13 +293,14 @@ def test_novelty_finds_an_unseen_sibling_that_the_distance_rule_accepts() -> Non
 def test_novelty_names_nothing_new_when_no_class_hides_a_generator() -> None:
     """The test images all come from the known generators, so no test image ends with the new
     label although one generator is configured as unseen. (At seed 0 model_1's test reaches
-    p 0.017, at the Bonferroni line: the approximate p is anti-conservative, and the retraining
-    rounds absorb the few images it flags.)"""
+    p 0.017, at the Bonferroni line, so whether any image is flagged at all is a matter of the
+    CPU's floating point: the approximate p is anti-conservative, and the retraining rounds
+    absorb the few images it flags. The labels are what is asserted.)"""
     X, y, truth, test = _sibling()
     known = truth != "model_4"
     model = make_method("novelty", 4, {"pca": None}, None, seed=0).fit(X[known], y[known])
     assert max(t["auc"] for t in model.class_tests_) < 0.65
-    assert model.rejected_.sum() == 0
+    assert "model_4" not in set(model.labels_)
     assert (model.labels_[test[known]] == truth[known][test[known]]).all()
 
 

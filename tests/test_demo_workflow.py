@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, run_snakemake
+from conftest import REPO, TEST_SEED, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -17,6 +17,7 @@ DEMO = "data/demo"
 
 def _tiny_config(workdir: Path, **demo) -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["seed"] = TEST_SEED  # as conftest's tiny_config, which `built` is made with
     config["demo"].update(scale="tiny", **demo)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -82,7 +83,7 @@ def test_folders_counts_and_2023_style_ids(built) -> None:
     config = yaml.safe_load((built / "config.yaml").read_text())["demo"]
     config["task1"] = {g: {"family": "vae"} for g in ("group1", "group2")}
     config["task2"] = {"families": ["upconv_gan", "resize_gan", "vae", "ddpm"], "unseen": 1}
-    plan = plan_demo({"steps": None, "slices_per_patient": None, **config}, seed=0)
+    plan = plan_demo({"steps": None, "slices_per_patient": None, **config}, seed=TEST_SEED)
     for group in ("group1", "group2"):
         slices = {role_split: 0 for role_split in ("used dev", "not_used dev", "test")}
         for task, g, role, split in plan.assignment.values():

@@ -68,11 +68,10 @@ def test_evaluation_table_reports_every_attack_space_group_and_split(built) -> N
         assert (test[f"{metric}_ci_low"] <= test[metric] + 1e-9).all()
         assert (test[metric] <= test[f"{metric}_ci_high"] + 1e-9).all()
     assert table.p_value.between(0, 1).all()
-    # The tiny group-1 generator memorised its few patients: the best attack finds them (0.86
-    # since group 1 has 4 used patients at tiny, 2 in dev, the fewest the audit takes; 1.00
-    # with 2).
-    best = test[(test.group == "group1")].auc.max()
-    assert best >= 0.8
+    # No test here asserts that an attack finds the tiny demo's members: with 2 used and 2
+    # unused test patients per group, the best of 25 test AUCs is as high in the leakage-free
+    # group 3 (0.80) as in group 1 (0.86). test_attacks.py and test_audit_workflow.py check
+    # detection where the memorisation is planted strongly enough to be seen.
     paper = table[table.attack == "paper_autogluon_f0.5"]
     assert set(paper.split) <= {"holdout_dev", "test"} and "test" in set(paper.split)
     assert paper.autogluon_val_auc.notna().all()

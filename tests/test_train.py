@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import save
+from conftest import TEST_SEED, TEST_THREADS, save
 
 from ctprints.train import (
     ARCHS,
@@ -28,13 +28,19 @@ from ctprints.train import (
 
 
 def _pattern(kind: int, seed: int, size: int = 32) -> np.ndarray:
-    """Noise with a class-specific periodic artefact, like a generator's fingerprint."""
-    rng = np.random.default_rng(seed)
-    image = 100 + 30 * rng.standard_normal((size, size))
+    """Noise with a class-specific periodic artefact, like a generator's fingerprint.
+
+    The noise also depends on CTPRINTS_TEST_SEED, so that the suite's spread check
+    (docs/testing.md) sees these tests under other data.
+    """
+    rng = np.random.default_rng([seed, TEST_SEED])
+    image = 100 + 20 * rng.standard_normal((size, size))
     if kind == 1:
         image[::2, ::2] += 60  # checkerboard (transposed convolution)
     elif kind == 2:
         image[:, ::4] -= 60  # column stripes
+    elif kind == 3:
+        image[::4, :] += 60  # row stripes: the generator with no training folder
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
@@ -67,9 +73,9 @@ def _train_one_cycle(train):
         epochs=8,
         lr=5e-3,
         batch_size=8,
-        seed=0,
+        seed=TEST_SEED,
         device="cpu",
-        threads=2,
+        threads=TEST_THREADS,
         recipe="one_cycle",
     )
 
@@ -80,12 +86,12 @@ def trained(images):
     return _train_one_cycle(train)
 
 
-def test_training_learns_the_artefacts_and_records_every_epoch(trained) -> None:
+def test_training_learns_the_artefacts_and_records_every_epoch(trained, margin) -> None:
     learn, metrics = trained
     assert list(metrics.columns) == ["epoch", "phase", "train_loss", "valid_loss", "accuracy"]
     assert list(metrics.epoch) == list(range(8)) and set(metrics.phase) == {"whole"}
     assert metrics.train_loss.iloc[-1] < metrics.train_loss.iloc[0]
-    assert metrics.accuracy.iloc[-1] >= 0.9  # 10 validation images, 3 or 4 per class
+    margin("validation accuracy", metrics.accuracy.iloc[-1], ">=", 0.9)  # 1 of 10 wrong at most
     assert list(learn.dls.vocab) == ["model_1", "model_2", "model_3"]
 
 
@@ -95,7 +101,9 @@ def test_training_is_seeded(images, trained) -> None:
     pd.testing.assert_frame_equal(trained[1], again, atol=1e-4)
 
 
-def test_exported_learner_reloads_and_predicts_the_same(images, trained, tmp_path: Path) -> None:
+def test_exported_learner_reloads_and_predicts_the_same(
+    images, trained, tmp_path: Path, margin
+) -> None:
     learn, _ = trained
     test = images[images.split == "test"]
     path = tmp_path / "results" / "demo" / "round0" / "export.pkl"
@@ -114,7 +122,7 @@ def test_exported_learner_reloads_and_predicts_the_same(images, trained, tmp_pat
     ]
     np.testing.assert_allclose(after.filter(like="p_").sum(axis=1), 1.0, atol=1e-5)
     truth = [f"model_{i % 3 + 1}" for i in range(9)]
-    assert (after.label == truth).mean() >= 8 / 9
+    margin("test accuracy", (after.label == truth).mean(), ">=", 8 / 9)
 
 
 def test_learners_outside_results_are_refused(trained, tmp_path: Path) -> None:
@@ -250,6 +258,28 @@ def test_round1_rows_add_the_pseudo_images_as_a_class(images) -> None:
     assert list(rows[rows.label == "model_4"].image_id) == ["t0", "t3"]
     with pytest.raises(TrainError, match="not task 2 test images, e.g. task2/m0_0"):
         with_pseudo_labels(images, pseudo.assign(key=["task2/m0_0", "task2/t3"]))
+
+
+def test_round1_learns_the_pseudo_labelled_generator(images, tmp_path: Path, margin) -> None:
+    """A generator with no training folder, of which 8 test images are pseudo-labelled, is learnt
+    as a fourth class: its 8 other images, never trained on, are named after it, and the known
+    generators keep their names. (The tiny workflow runs round 1 too, but on 38 images that
+    barely teach round 0; there, whether round 1 learns its class depends on the CPU.)"""
+    new = []
+    for i in range(16):
+        path = save(tmp_path / f"u{i}.png", _pattern(3, 5000 + i))
+        new.append((f"task2/u{i}", f"u{i}", str(path), "test", None))
+    columns = ["key", "image_id", "path", "split", "label"]
+    rows = pd.concat([images, pd.DataFrame(new, columns=columns)], ignore_index=True)
+    pseudo = pd.DataFrame({"key": [f"task2/u{i}" for i in range(8)], "label": "model_4"})
+    learn, _ = _train_one_cycle(with_pseudo_labels(rows, pseudo))
+    assert list(learn.dls.vocab) == ["model_1", "model_2", "model_3", "model_4"]
+    fresh = predict(learn, rows[rows.key.isin([f"task2/u{i}" for i in range(8, 16)])])
+    known = predict(learn, images[images.split == "test"])
+    named = (fresh.label == "model_4").mean()
+    margin("new generator's unseen images named model_4", named, ">=", 7 / 8)
+    truth = [f"model_{i % 3 + 1}" for i in range(9)]
+    margin("known generators' test accuracy", (known.label == truth).mean(), ">=", 8 / 9)
 
 
 def test_ensemble_is_the_mean_probability() -> None:
