@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: demo test lint report install clean-results
+.PHONY: demo test test-other-cpu lint report install clean-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(MAKE) lint
+
+## The tests that assert on trained models, again as on another CPU (docs/testing.md): torch,
+## BLAS and every rule on one thread, and the tiny benchmark built from seed 1.
+test-other-cpu: $(VENV)/.installed-test
+	CTPRINTS_TEST_THREADS=1 CTPRINTS_TEST_SEED=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m trains
 
 lint: $(VENV)/.installed-test
 	$(BIN)/snakemake --lint
