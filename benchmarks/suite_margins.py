@@ -67,7 +67,8 @@ def run_tests(folder: Path, seed: int, threads: int) -> list[dict]:
         "OMP_NUM_THREADS": str(threads),
     }
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "trains", f"--junitxml={report}"],
+        [sys.executable, "-m", "pytest", "-q", "-m", "trains", "-o", "junit_family=xunit1"]
+        + [f"--junitxml={report}"],
         cwd=REPO,
         env=env,
         check=False,

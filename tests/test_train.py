@@ -65,13 +65,15 @@ def images(tmp_path_factory) -> pd.DataFrame:
 
 
 def _train_one_cycle(train):
-    """The settings under which the planted artefacts are learnt within 8 short epochs."""
+    """Settings under which the planted artefacts are learnt with room to spare, under seeds 0-2
+    and 1 or 2 threads (docs/testing/margins.md). With 8 epochs at 5e-3, 10 validation images
+    and BatchNorm statistics from 40 steps, validation accuracy ranged from 0.7 to 1.0."""
     return train_learner(
         train,
         "resnet18",
         32,
-        epochs=8,
-        lr=5e-3,
+        epochs=20,
+        lr=1e-3,
         batch_size=8,
         seed=TEST_SEED,
         device="cpu",
@@ -89,7 +91,7 @@ def trained(images):
 def test_training_learns_the_artefacts_and_records_every_epoch(trained, margin) -> None:
     learn, metrics = trained
     assert list(metrics.columns) == ["epoch", "phase", "train_loss", "valid_loss", "accuracy"]
-    assert list(metrics.epoch) == list(range(8)) and set(metrics.phase) == {"whole"}
+    assert list(metrics.epoch) == list(range(20)) and set(metrics.phase) == {"whole"}
     assert metrics.train_loss.iloc[-1] < metrics.train_loss.iloc[0]
     margin("validation accuracy", metrics.accuracy.iloc[-1], ">=", 0.9)  # 1 of 10 wrong at most
     assert list(learn.dls.vocab) == ["model_1", "model_2", "model_3"]
