@@ -12,6 +12,7 @@ from conftest import (
 )
 from conftest import tiny_config as _config
 
+from ctprints.metrics import attribution_metrics
 from ctprints.submission import read_run
 
 pytestmark = pytest.mark.workflow
@@ -118,12 +119,16 @@ def test_evaluation_table_has_every_run(built) -> None:
 
 def test_the_spectrum_separates_the_tiny_demos_generators(built, margin) -> None:
     """Every method on the spectrum fingerprint attributes most test images, and the label-free
-    score agrees; a broken fingerprint or label mapping gives about 0.25 and an NMI near 0."""
-    table = pd.read_csv(built / "results/demo/evaluation/task2.tsv", sep="\t")
-    spectrum = table[table.features == "spectrum"].set_index("run")
-    assert len(spectrum) == len(CLUSTER_METHODS)
-    margin("spectrum runs' lowest accuracy", spectrum.accuracy.min(), ">=", 0.85)
-    margin("spectrum runs' lowest NMI", spectrum.nmi.min(), ">=", 0.7)
+    score agrees; a broken fingerprint or label mapping gives about 0.25 and an NMI near 0. (Read
+    from the run files, which `make test-other-cpu` builds without the rest of the workflow.)"""
+    truth = read_run(built / "data/demo/ground_truth/task2.csv", task=2)
+    ids = sorted(truth)
+    scores = []
+    for method in CLUSTER_METHODS:
+        run = read_run(built / f"results/demo/submissions/task2/{method}_spectrum.csv", task=2)
+        scores.append(attribution_metrics([truth[i] for i in ids], [run[i] for i in ids]))
+    margin("spectrum runs' lowest accuracy", min(s["accuracy"] for s in scores), ">=", 0.85)
+    margin("spectrum runs' lowest NMI", min(s["nmi"] for s in scores), ">=", 0.7)
 
 
 def test_figures_exist_for_every_embedder_and_run(built) -> None:
