@@ -11,7 +11,7 @@ when missing, with the `built` fixture's config), and reads the figures and boun
 from pytest's JUnit XML. It prints one Markdown row per asserted figure: its value under each
 setting, the worst value, the bound and whether every setting passed. With --out FILE it also
 writes FILE.tsv (the figures) and FILE.md (the table); docs/testing/margins.md is that table, and
-tests/test_packaging.py checks that it matches its TSV. Run it on a quiet machine: each build
+tests/test_margins.py checks that it matches its TSV. Run it on a quiet machine: each build
 takes 5 to 10 minutes on 2 cores.
 """
 

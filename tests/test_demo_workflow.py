@@ -8,18 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, TEST_SEED, run_snakemake
+from conftest import TEST_SEED, run_snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
 
 DEMO = "data/demo"
-
-
-def _tiny_config(workdir: Path, **demo) -> None:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["seed"] = TEST_SEED  # as conftest's tiny_config, which `built` is made with
-    config["demo"].update(scale="tiny", **demo)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def _png_hashes(root: Path) -> dict[str, str]:
@@ -30,7 +23,7 @@ def _png_hashes(root: Path) -> dict[str, str]:
 
 
 # `built` is conftest's session fixture: the tiny demo run to `all` (its benchmark, manifests and
-# contact sheet included), with the same `demo` section as _tiny_config writes.
+# contact sheet included), from the same tiny_config as the rebuild below.
 
 
 def _read_csv(path: Path) -> list[list[str]]:
@@ -39,7 +32,7 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 
 def test_identical_seed_gives_byte_identical_pngs(built, tmp_path) -> None:
-    _tiny_config(tmp_path)
+    tiny_config(tmp_path)
     run_snakemake(tmp_path, "--cores", "2", "benchmarks")
     first, second = _png_hashes(built / DEMO), _png_hashes(tmp_path / DEMO)
     assert len(first) > 100
@@ -169,7 +162,7 @@ def test_analysis_rules_never_read_ground_truth(built) -> None:
     ],
 )
 def test_bad_demo_config_stops_before_any_job(tmp_path, demo, message) -> None:
-    _tiny_config(tmp_path)
+    tiny_config(tmp_path)
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     config["demo"].update(demo)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
