@@ -11,12 +11,18 @@ from ctprints.attacks import MembershipError, Reference, make_attack
 from ctprints.membership import (
     Labelled,
     choose_threshold,
+    constant_defect,
+    cross_fitted_scores,
+    cross_validated_labels,
     cross_validated_scores,
     evaluation_table,
     final_scores,
     folds,
+    label_images,
+    read_patients,
+    select_run,
 )
-from ctprints.metrics import membership_metrics
+from ctprints.metrics import hard_metrics, hindsight_f1, membership_metrics
 from ctprints.submission import write_run
 
 
@@ -97,12 +103,151 @@ def test_final_scores_fit_on_all_labelled_images() -> None:
 def test_thresholds_come_from_dev_labels_only() -> None:
     scores = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    assert choose_threshold(scores, labels, "youden") == pytest.approx(0.6)
+    # Halfway between the lowest score labelled used and the next lower one.
+    assert choose_threshold(scores, labels, "youden") == pytest.approx(0.5)
     # Prior-matched: a quarter of the dev images used -> the top quarter is labelled used.
     prior = choose_threshold(scores, np.array([0, 0, 0, 0, 0, 0, 1, 1]), "prior")
     assert (scores >= prior).sum() == 2
     with pytest.raises(MembershipError, match="unknown threshold rule 'median'"):
         choose_threshold(scores, labels, "median")
+
+
+class SizeShifted:
+    """An attack whose scale moves with its reference: the first feature minus 0.1 per
+    reference image, as calibration distances and epsilon-ball counts move when a refit
+    attack's reference sets grow."""
+
+    def fit(self, reference: Reference):
+        self.shift_ = 0.1 * (len(reference.used) + len(reference.not_used))
+        return self
+
+    def score(self, queries, images=None):
+        return queries[:, 0] - self.shift_
+
+
+def _shifted_population(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(40), np.zeros(40)].astype(int)
+    dev = Labelled(np.c_[y + rng.normal(0, 0.3, 80), rng.normal(size=80)], y)
+    truth = np.r_[np.ones(20), np.zeros(20)].astype(int)
+    test = np.c_[truth + rng.normal(0, 0.3, 40), rng.normal(size=40)]
+    return dev, test, truth
+
+
+def test_cross_fitted_test_scores_share_the_out_of_fold_scale_that_refit_scores_lose() -> None:
+    dev, test, truth = _shifted_population()
+    make = lambda name, settings: SizeShifted()  # noqa: E731
+    fitted = cross_fitted_scores(["shifted"], dev, dev.X, queries=test, make=make)
+    # Refit on all 80 dev images: 1.6 lower than the out-of-fold scores (64 images in the
+    # reference), more than the gap between used and not-used images.
+    refit = SizeShifted().fit(Reference(dev.X, dev.X[dev.y == 0], dev.X[dev.y == 1])).score(test)
+    dev_scores = fitted.dev["shifted"]
+    before, _ = label_images(dev_scores, dev.y, refit)
+    assert before.min() == before.max() == 0  # every test image alike: "not used"
+    after, threshold = label_images(dev_scores, dev.y, fitted.queries["shifted"])
+    # The labels follow the ranking: every image labelled used outscores every other one.
+    scores = fitted.queries["shifted"]
+    assert scores[after == 1].min() > scores[after == 0].max()
+    assert hard_metrics(truth, after)["f1"][0] >= 0.9
+    assert 0.3 <= after.mean() <= 0.7
+    # The same folds as the out-of-fold scores: each fold's attack scored the test images.
+    np.testing.assert_array_equal(fitted.fold, folds(dev.y, 5, 0))
+    assert constant_defect(dev_scores, dev.y, before).startswith("every test image is labelled")
+    assert constant_defect(dev_scores, dev.y, after) is None
+
+
+def test_meta_is_cross_fitted_fold_by_fold() -> None:
+    used, not_used, synthetic = memorised_population()
+    labelled = Labelled(np.vstack([used[:40], not_used[:40]]), np.r_[np.ones(40), np.zeros(40)])
+    queries = np.vstack([used[40:], not_used[40:]])
+    names = ["gan_leaks", "domias", "meta"]
+    fitted = cross_fitted_scores(names, labelled, synthetic, queries=queries)
+    truth = np.r_[np.ones(20), np.zeros(20)].astype(int)
+    labels, _ = label_images(fitted.dev["meta"], labelled.y, fitted.queries["meta"])
+    assert hard_metrics(truth, labels)["f1"][0] >= 0.8
+    # Without queries, the dev scores are the same out-of-fold scores.
+    np.testing.assert_allclose(
+        cross_validated_scores(names, labelled, synthetic)["meta"],
+        fitted.dev["meta"],
+    )
+
+
+def test_patient_consistent_labels_give_every_slice_of_a_patient_one_label() -> None:
+    dev_scores = np.array([0.9, 0.8, 0.7, 0.2, 0.1, 0.3, 0.6, 0.4])
+    dev_labels = np.array([1, 1, 1, 0, 0, 0, 1, 0])
+    dev_units = ["a", "a", "b", "c", "c", "d", "b", "d"]
+    # The dev patients' means (0.85, 0.65 used; 0.15, 0.35 not) put the threshold at 0.5.
+    # Patient x straddles it slice by slice; its mean (0.6) is above it.
+    scores = np.array([0.3, 0.9, 0.1, 0.2, 0.9])
+    units = ["x", "x", "y", "y", "z"]
+    labels, threshold = label_images(dev_scores, dev_labels, scores, "youden", dev_units, units)
+    assert threshold == pytest.approx(0.5)
+    assert labels.tolist() == [1, 1, 0, 0, 1]
+    by_image, _ = label_images(dev_scores, dev_labels, scores)
+    assert by_image[0] != by_image[1]
+
+
+def test_cross_validated_labels_cut_each_fold_by_the_other_folds_threshold() -> None:
+    scores = np.array([0.9, 0.8, 0.2, 0.1, 5.9, 5.8, 5.2, 5.1])
+    labels = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    fold = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    # Each fold's threshold comes from the other fold, on another scale: labels go constant.
+    assert cross_validated_labels(scores, labels, fold).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    # On one scale, each fold's labels follow its scores.
+    steady = np.array([0.9, 0.8, 0.2, 0.1, 0.85, 0.75, 0.25, 0.15])
+    assert cross_validated_labels(steady, labels, fold).tolist() == labels.tolist()
+
+
+def test_the_submitted_run_is_chosen_by_cross_validated_dev_f1_not_auc() -> None:
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0] * 2)
+    fold = np.repeat([0, 1], 8)
+    # ranked: each fold ranked perfectly, but fold 1 sits on another scale, so a threshold
+    # from one fold fails in the other
+    in_fold = np.array([4, 3, 2, 1.5, 1, 0.5, 0.2, 0.1])
+    ranked = np.r_[in_fold, in_fold + 2]  # pooled AUC 0.87
+    # steady: a lower AUC (0.75), one scale
+    steady = np.tile([4, 3, 0.3, 0.25, 1, 0.5, 0.2, 0.1], 2)
+    frame = lambda values: pd.DataFrame({"score": values, "label": labels, "fold": fold})  # noqa: E731
+    table = select_run({"ranked": frame(ranked), "steady": frame(steady)}, "f1")
+    rows = table.set_index("run")
+    assert rows.loc["ranked", "dev_auc"] > rows.loc["steady", "dev_auc"]
+    assert rows.loc["steady", "dev_f1"] > rows.loc["ranked", "dev_f1"]
+    assert table.query("chosen").run.tolist() == ["steady"]
+    assert "cross-validated dev F1" in table.query("chosen").reason.iloc[0]
+    fixed = select_run({"ranked": frame(ranked), "steady": frame(steady)}, "kappa", fixed="ranked")
+    assert fixed.query("chosen").run.tolist() == ["ranked"]
+    assert "fixed by task1.run" in fixed.query("chosen").reason.iloc[0]
+    with pytest.raises(MembershipError, match="unknown metric 'auc'"):
+        select_run({"ranked": frame(ranked)}, "auc")
+    with pytest.raises(MembershipError, match="'other' is not among the runs"):
+        select_run({"ranked": frame(ranked)}, "f1", fixed="other")
+    with pytest.raises(MembershipError, match="ranked: dev rows without a fold"):
+        select_run({"ranked": frame(ranked).assign(fold=None)}, "f1")
+
+
+def test_hindsight_f1_is_the_best_cut_of_the_scores() -> None:
+    labels = np.array([1, 0, 1, 1, 0, 0])
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.1])
+    # top 4: tp 3, fp 1 -> 6/7; every image used: 6/9
+    assert hindsight_f1(labels, scores) == pytest.approx(6 / 7)
+    # Tied scores are never split.
+    assert hindsight_f1(np.array([1, 0]), np.array([0.5, 0.5])) == pytest.approx(2 / 3)
+
+
+def test_a_patients_file_lists_every_test_image_or_none(tmp_path) -> None:
+    parts = {
+        "used": pd.DataFrame({"image_id": ["u1"]}),
+        "not_used": pd.DataFrame({"image_id": ["n1"]}),
+        "test": pd.DataFrame({"image_id": ["t1", "t2"]}),
+    }
+    path = tmp_path / "patients.csv"
+    path.write_text("image_id,patient\nu1,A\nn1,B\nt1,C\nt2,C\n")
+    assert read_patients(str(path), parts) == {"u1": "A", "n1": "B", "t1": "C", "t2": "C"}
+    path.write_text("image_id,patient\nu1,A\nn1,B\nt1,C\n")
+    with pytest.raises(MembershipError, match=r"patients.csv: lists patients for 1 of 2 test"):
+        read_patients(str(path), parts)
+    path.write_text("image_id,patient\nu1,A\nn1,B\n")
+    assert read_patients(str(path), parts) == {"u1": "A", "n1": "B"}
 
 
 def _score_file(path, columns, rng, paper: bool = False):

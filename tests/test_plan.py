@@ -54,8 +54,16 @@ def test_the_default_config_plans_the_small_demo_in_full() -> None:
     assert plan.embedders == EMBEDDERS
     assert plan.fingerprint_embedders == ["spectrum", "residual", "pixels"]
     assert plan.cnn_embedders == ["resnet18"]
-    assert plan.task2_run == "tsne_kmeans_spectrum" and plan.task1_run == "meta_pixels"
+    assert plan.task2_run == "tsne_kmeans_spectrum"
+    assert plan.task1_run is None and plan.task1_metric == "f1"  # chosen on dev, by F1
     assert plan.paper_runs == {("spectrum", "0.5"): "paper_f0.5_spectrum"}
+    assert plan.autogluon_runs == {"spectrum": "autogluon_spectrum"}
+    assert len(plan.task1_candidates()) == len(plan.attacks) * len(EMBEDDERS) + 1
+    assert plan.task1_candidates()["autogluon_spectrum"] == "autogluon"
+    assert plan.submission_task1() == [
+        *(f"results/demo/submissions/task1/group{i}/submitted.csv" for i in (1, 2, 3)),
+        *(f"results/demo/submissions/task1/group{i}/paper_f0.5_spectrum.csv" for i in (1, 2, 3)),
+    ]
 
 
 def test_task2_runs_are_every_method_embedder_and_network_round() -> None:
@@ -106,7 +114,8 @@ def test_task1_evaluation_inputs_are_keyed_not_ordered() -> None:
     plan = build_plan(config_with())
     inputs = plan.task1_evaluation_inputs("demo")
     attacks = len(plan.attacks)
-    per_group = 1 + len(EMBEDDERS) + attacks * len(EMBEDDERS) + 2 * len(plan.paper_runs)
+    # truth, score files, attack run files, AutoGluon's score and run files, the paper's
+    per_group = 1 + len(EMBEDDERS) + attacks * len(EMBEDDERS) + 2 + 2 * len(plan.paper_runs)
     assert len(inputs) == 3 * per_group
     assert inputs[input_key("truth", "group2")] == "data/demo/ground_truth/task1_group2.csv"
     assert inputs[input_key("scores", "group1", "pixels")] == (
@@ -180,8 +189,15 @@ def test_fill_leaves_the_other_wildcards() -> None:
         ({"task2.train.size": 48}, "task2.train.size: 48 is not a positive multiple of 32"),
         ({"task2.train.pseudo.n": 500}, "datasets.demo: task2.train.pseudo.n: 500 is more than"),
         ({"task2.train.weights": {"resnet101": "imagenet"}}, "task2.train.weights.resnet101"),
-        ({"task1.attacks": ["meta"], "task1.run.attack": "meta"}, "task1.attacks: meta stacks"),
-        ({"task1.run.embedder": "vgg"}, "task1.run.embedder: 'vgg' is not among embed.embedders"),
+        (
+            {"task1.attacks": ["meta"], "task1.run": {"attack": "meta", "embedder": "pixels"}},
+            "task1.attacks: meta stacks",
+        ),
+        (
+            {"task1.run": {"attack": "meta", "embedder": "vgg"}},
+            "task1.run.embedder: 'vgg' is not among embed.embedders",
+        ),
+        ({"task1.run.attack": "meta"}, "task1.run: attack is set but not the other; give both"),
         ({"task1.paper.embedders": ["vgg"]}, "task1.paper.embedders: vgg not among"),
         ({"datasets.demo.task2": {"n_generators": 9}}, "datasets.demo.task2: set by the `demo`"),
         ({"study.scenarios": ["families", "gans"]}, "study.scenarios[1]: unknown scenario 'gans'"),
@@ -238,6 +254,7 @@ def test_a_custom_dataset_is_planned_from_its_folders(custom) -> None:
     assert plan.summary_inputs("clef") == {
         "task2_runs": plan.task2_run_files("clef"),
         "task1_runs": plan.task1_all_run_files("clef"),
+        "task1_selection": ["results/clef/task1/group1/selection.tsv"],
     }
 
 

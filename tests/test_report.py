@@ -109,7 +109,8 @@ def test_summary_names_the_run_files_that_exist_and_the_outcome(built) -> None:
     assert f"accuracy {ensemble:.3f} (95% CI" in summary
     # one per group
     assert summary.count("The paper's approach, `paper_f0.5_spectrum`") == len(GROUPS)
-    assert "Submitted run (`task1.run`), `meta_pixels`" in summary
+    assert summary.count("**Submitted run: `") == len(GROUPS)
+    assert summary.count("| run | dev AUC | dev F1 (cv) |") == len(GROUPS)
 
 
 def _table2(rows):

@@ -30,12 +30,56 @@ def _test_ids(built, group) -> set[str]:
 def test_every_task1_run_file_passes_the_official_validator(built) -> None:
     for group in GROUPS:
         runs = {p.stem for p in (built / f"results/demo/submissions/task1/{group}").glob("*.csv")}
-        expected = {f"{a}_{e}" for a in ATTACKS for e in EMBEDDERS} | {"paper_f0.5_spectrum"}
+        expected = {f"{a}_{e}" for a in ATTACKS for e in EMBEDDERS}
+        expected |= {"autogluon_spectrum", "paper_f0.5_spectrum", "submitted"}
         assert runs == expected
         for run in runs:
             path = built / f"results/demo/submissions/task1/{group}/{run}.csv"
             labels = read_run(path, task=1, expected_ids=_test_ids(built, group))
             assert set(labels.values()) <= {"0", "1"}
+
+
+def test_no_run_file_is_constant_where_the_dev_auc_is_over_0_6(built) -> None:
+    """The threshold applies on the scale of the scores it cuts: the dev scores are out of
+    fold and the test scores cross-fitted, so a run whose dev scores separate the classes
+    labels some test images used and some not."""
+    table = pd.read_csv(built / "results/demo/evaluation/task1.tsv", sep="\t")
+    dev = table[table.split == "cv_dev"].set_index(["group", "attack", "features"]).auc
+    test = table[table.split == "test"].set_index(["group", "attack", "features"])
+    signal = test.loc[test.index.isin(dev[dev > 0.6].index)]
+    assert len(signal) >= 10  # the tiny demo has runs with a signal on dev
+    constant = signal[signal.share_used.isin([0.0, 1.0])]
+    assert constant.empty, constant[["share_used"]]
+    # and the log says so where it happens
+    logs = "".join(p.read_text() for p in (built / "logs/run_file_task1").glob("*.log"))
+    assert ("DEFECT" in logs) == bool(
+        (test.share_used.isin([0.0, 1.0]) & test.index.isin(dev[dev > 0.6].index)).any()
+    )
+
+
+def test_the_submitted_run_is_chosen_on_dev_by_cross_validated_f1(built) -> None:
+    table = pd.read_csv(built / "results/demo/evaluation/task1.tsv", sep="\t")
+    summary = (built / "results/demo/summary.md").read_text()
+    for group in GROUPS:
+        selection = pd.read_csv(built / f"results/demo/task1/{group}/selection.tsv", sep="\t")
+        runs = {f"{a}_{e}" for a in ATTACKS for e in EMBEDDERS} | {"autogluon_spectrum"}
+        assert set(selection.run) == runs
+        chosen = selection[selection.chosen]
+        assert len(chosen) == 1
+        assert chosen.dev_f1.iloc[0] == selection.dev_f1.max()
+        folder = built / f"results/demo/submissions/task1/{group}"
+        run = chosen.run.iloc[0]
+        assert (folder / "submitted.csv").read_text() == (folder / f"{run}.csv").read_text()
+        assert f"**Submitted run: `{run}`** (highest cross-validated dev F1" in summary
+    # AutoGluon on equal terms: every dev image out of fold, cross-fitted test scores.
+    autogluon = table[table.attack == "autogluon"]
+    assert set(autogluon.split) == {"cv_dev", "test"} and len(autogluon) == 2 * len(GROUPS)
+    assert (
+        autogluon[autogluon.split == "cv_dev"].n
+        == table[
+            (table.split == "cv_dev") & (table.attack == "meta") & (table.features == "spectrum")
+        ].n.to_numpy()
+    ).all()
 
 
 def test_scores_are_out_of_fold_and_cover_every_image(built) -> None:
@@ -49,6 +93,7 @@ def test_scores_are_out_of_fold_and_cover_every_image(built) -> None:
         assert (dev.label == 1).sum() == used
         assert (scores[scores.split == "control"].shape[0]) == used
         assert np.isfinite(scores[ATTACKS].to_numpy()).all()
+        assert dev.fold.notna().all() and test.fold.isna().all()
     # Every group has 2 used dev patients at tiny scale (the fewest the audit takes): folds
     # of patients.
     grouping = {
@@ -60,13 +105,15 @@ def test_scores_are_out_of_fold_and_cover_every_image(built) -> None:
 
 def test_evaluation_table_reports_every_attack_space_group_and_split(built) -> None:
     table = pd.read_csv(built / "results/demo/evaluation/task1.tsv", sep="\t")
-    attacks = table[~table.attack.str.startswith("paper")]
+    attacks = table[table.attack.isin(ATTACKS)]
     assert len(attacks) == len(GROUPS) * len(EMBEDDERS) * len(ATTACKS) * 3
     assert set(attacks.split) == {"cv_dev", "control", "test"}
     test = table[table.split == "test"]
     for metric in ("auc", "tpr_at_1fpr", "f1", "kappa", "accuracy"):
         assert (test[f"{metric}_ci_low"] <= test[metric] + 1e-9).all()
         assert (test[metric] <= test[f"{metric}_ci_high"] + 1e-9).all()
+    assert test.share_used.between(0, 1).all()
+    assert (test.f1 <= test.hindsight_f1 + 1e-9).all()  # no threshold beats the best one
     assert table.p_value.between(0, 1).all()
     # No test here asserts that an attack finds the tiny demo's members: with 2 used and 2
     # unused test patients per group, the best of 25 test AUCs is as high in the leakage-free
@@ -90,6 +137,9 @@ def test_roc_figures_exist_for_every_group_and_space(built) -> None:
 PAPER_AND_AFTER = {
     "task1_paper",
     "run_file_paper",
+    "task1_autogluon",
+    "run_file_autogluon",
+    "select_task1",
     "evaluate_task1",
     "table_html",
     "summary",
@@ -97,13 +147,13 @@ PAPER_AND_AFTER = {
 }
 
 
-def test_changing_autogluon_settings_reruns_only_the_paper_runs(built) -> None:
+def test_changing_autogluon_settings_reruns_only_the_autogluon_runs(built) -> None:
     _config(built, "paper.yaml", **{"task1.paper.time_limit": 12})
     result = run_snakemake(built, "-n", "all", configfile="paper.yaml")
     jobs = planned_jobs(result.stdout)
-    assert jobs.get("task1_paper") == len(GROUPS)
+    assert jobs.get("task1_paper") == jobs.get("task1_autogluon") == len(GROUPS)
     assert set(jobs) <= PAPER_AND_AFTER
-    assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"task1_paper"}
+    assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"task1_paper", "task1_autogluon"}
 
 
 def test_forcerun_autogluon_replans_only_the_paper_runs(built) -> None:

@@ -1,15 +1,16 @@
 """Task 1's honest evaluation of the membership attacks (:mod:`ctprints.attacks`).
 
-- :func:`cross_validated_scores`: out-of-fold scores for labelled (dev) images; the held-out fold
-  is never part of the reference set the attack is fitted on. :func:`folds` keeps each patient's
-  slices in one fold where patients are known. :func:`final_scores` scores the unlabelled test
-  images with attacks fitted on every labelled image.
+- :func:`cross_fitted_scores`: out-of-fold scores for labelled (dev) images, the held-out fold
+  never part of the reference set the attack is fitted on, and the unlabelled test images
+  scored by every fold's attack, averaged, so that both are on one scale. :func:`folds` keeps
+  each patient's slices in one fold where patients are known.
 - :func:`group_scores`: every attack on one task 1 group (its manifest rows checked by
   :func:`group_rows`, its dev patients read by :func:`read_patients`): dev (out-of-fold), test,
   and the member-vs-member control (the used images split into two halves, both members: an
   attack that separates them measures something other than membership).
-- :func:`choose_threshold`, :func:`hard_labels`: hard labels from thresholds chosen on dev
-  scores only.
+- :func:`label_images`, :func:`cross_validated_labels`: hard labels from thresholds chosen on
+  dev scores only, per image or per patient; the latter as a run file would label unseen images,
+  for choosing the submitted run on dev (:func:`select_run`).
 - :func:`evaluation_table`: every group's scores and run files against the ground truth, with the
   metrics of :func:`ctprints.metrics.membership_metrics`.
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ctprints.attacks import STACKED, MembershipError, Reference, make_attack
-from ctprints.metrics import membership_metrics
+from ctprints.metrics import hindsight_f1, membership_metrics
 from ctprints.submission import read_run
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,23 @@ class Labelled:
     groups: np.ndarray | None = None
 
 
-def cross_validated_scores(
+@dataclass
+class CrossFit:
+    """Cross-fitted scores: ``dev`` out of fold for every labelled image, ``queries`` the mean
+    over folds of each fold's attack on the unlabelled queries (the test images), and ``fold``,
+    the fold of each labelled image.
+
+    Each query score averages attacks fitted exactly as the one that scored a held-out dev
+    image, so a threshold chosen on the dev scores applies to the query scores. An attack refit
+    on every labelled image (:func:`final_scores`) has larger reference sets, and its scores sit
+    on another scale."""
+
+    dev: dict[str, np.ndarray]
+    queries: dict[str, np.ndarray]
+    fold: np.ndarray
+
+
+def cross_fitted_scores(
     names: Sequence[str],
     labelled: Labelled,
     synthetic: np.ndarray,
@@ -73,12 +90,19 @@ def cross_validated_scores(
     n_folds: int = 5,
     seed: int = 0,
     settings: dict | None = None,
-) -> dict[str, np.ndarray]:
-    """Out-of-fold scores of every attack for every labelled image.
+    queries: np.ndarray | None = None,
+    query_images: np.ndarray | None = None,
+    make: Callable = make_attack,
+) -> CrossFit:
+    """Out-of-fold scores of every attack for every labelled image, and cross-fitted scores
+    for the ``queries``.
 
     In each fold the attack is fitted with the other folds' used and not-used images as its
-    reference, and scores the held-out fold, which it has never seen. ``meta`` is stacked on the
-    other attacks' out-of-fold scores with the same folds.
+    reference, and scores the held-out fold, which it has never seen, and the queries.
+    ``meta`` is stacked on the other attacks' out-of-fold scores with the same folds: fold k's
+    model is trained on the other folds' rows and scores fold k's rows and fold k's base scores
+    of the queries. ``make(name, settings)`` builds an attack
+    (:func:`ctprints.attacks.make_attack`).
     """
     settings = settings or {}
     n_folds = _n_folds(labelled, n_folds)
@@ -87,7 +111,9 @@ def cross_validated_scores(
         raise MembershipError(f"cross-validation needs at least 2 used and 2 not-used {unit}")
     fold = folds(labelled.y, n_folds, seed, labelled.groups)
     base = [name for name in names if name not in STACKED]
+    n_queries = 0 if queries is None else len(queries)
     scores = {name: np.full(len(labelled.y), np.nan) for name in base}
+    per_fold = {name: np.full((n_folds, n_queries), np.nan) for name in base}
     for k in range(n_folds):
         train, test = fold != k, fold == k
         y_train = labelled.y[train]
@@ -99,17 +125,41 @@ def cross_validated_scores(
         )
         held_out_images = None if labelled.images is None else labelled.images[test]
         for name in base:
-            attack = make_attack(name, settings.get(name)).fit(reference)
+            attack = make(name, settings.get(name)).fit(reference)
             scores[name][test] = attack.score(labelled.X[test], held_out_images)
+            if n_queries:
+                per_fold[name][k] = attack.score(queries, query_images)
     if "meta" in names:
         stacked = np.column_stack([scores[name] for name in base])
         meta = np.full(len(labelled.y), np.nan)
+        per_fold["meta"] = np.full((n_folds, n_queries), np.nan)
         for k in range(n_folds):
             train, test = fold != k, fold == k
             model = make_attack("meta", settings.get("meta")).fit(stacked[train], labelled.y[train])
             meta[test] = model.score(stacked[test])
+            if n_queries:
+                per_fold["meta"][k] = model.score(
+                    np.column_stack([per_fold[name][k] for name in base])
+                )
         scores["meta"] = meta
-    return scores
+    averaged = {name: values.mean(axis=0) for name, values in per_fold.items()}
+    return CrossFit(scores, averaged, fold)
+
+
+def cross_validated_scores(
+    names: Sequence[str],
+    labelled: Labelled,
+    synthetic: np.ndarray,
+    synthetic_images: np.ndarray | None = None,
+    n_folds: int = 5,
+    seed: int = 0,
+    settings: dict | None = None,
+) -> dict[str, np.ndarray]:
+    """Out-of-fold scores of every attack for every labelled image (:func:`cross_fitted_scores`
+    without queries)."""
+    return cross_fitted_scores(
+        names, labelled, synthetic, synthetic_images, n_folds, seed, settings
+    ).dev
 
 
 def final_scores(
@@ -122,10 +172,12 @@ def final_scores(
     labelled_scores: dict[str, np.ndarray] | None = None,
     settings: dict | None = None,
 ) -> dict[str, np.ndarray]:
-    """Scores of unlabelled queries (the test images), attacks fitted on all labelled images.
+    """Scores of unlabelled queries from attacks refit on all labelled images, ``meta`` trained
+    on ``labelled_scores`` (the out-of-fold scores).
 
-    ``meta`` is trained on ``labelled_scores`` (the out-of-fold scores) and applied to the
-    queries' base scores.
+    These rank the queries as well as the cross-fitted scores, but on another scale: the refit
+    attack's reference sets are larger. The workflow labels test images from
+    :func:`cross_fitted_scores`; ``benchmarks/bench_task1_labels.py`` compares the two.
     """
     settings = settings or {}
     reference = Reference(
@@ -157,16 +209,20 @@ THRESHOLD_RULES = ("youden", "prior")
 def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "youden") -> float:
     """A score threshold from labelled (dev) scores only; ``score >= threshold`` means used.
 
-    ``youden`` maximises TPR - FPR; ``prior`` labels as many images used as the dev share of
-    used images. The test set's balance is never looked at.
+    ``youden`` maximises TPR - FPR, with the threshold halfway between the lowest dev score
+    it labels used and the next lower one, so that new images a little below the dev images
+    are not all cut off; ``prior`` labels as many images used as the dev share of used images.
+    The test set's balance is never looked at.
     """
     from sklearn.metrics import roc_curve
 
     scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels)
     if rule == "youden":
-        fpr, tpr, thresholds = roc_curve(labels, scores)
+        fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
         best = int(np.argmax(tpr - fpr))
-        return float(min(thresholds[best], np.max(scores)))
+        cut = min(thresholds[best], np.max(scores))
+        below = thresholds[best + 1] if best + 1 < len(thresholds) else cut
+        return float((cut + below) / 2)
     if rule == "prior":
         share = float(np.mean(labels == 1))
         return float(np.quantile(scores, 1 - share))
@@ -175,6 +231,149 @@ def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "youden
 
 def hard_labels(scores: np.ndarray, threshold: float) -> np.ndarray:
     return (np.asarray(scores) >= threshold).astype(int)
+
+
+def _by_unit(scores: np.ndarray, units: Sequence | None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean score per unit (patient or pseudo-patient; each row its own unit without units) and
+    each row's unit index."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if units is None:
+        return scores, np.arange(len(scores))
+    _, inverse = np.unique(np.asarray(units, dtype=str), return_inverse=True)
+    return np.bincount(inverse, scores) / np.bincount(inverse), inverse
+
+
+def label_images(
+    dev_scores: np.ndarray,
+    dev_labels: np.ndarray,
+    scores: np.ndarray,
+    rule: str = "youden",
+    dev_units: Sequence | None = None,
+    units: Sequence | None = None,
+) -> tuple[np.ndarray, float]:
+    """Hard labels (1 used) of ``scores`` and the threshold, chosen on labelled dev scores only
+    (:func:`choose_threshold`).
+
+    The dev scores must be on the scale of ``scores``: out-of-fold dev scores with cross-fitted
+    test scores (:func:`cross_fitted_scores`). With ``units`` (the patient, or pseudo-patient,
+    of each image) an image takes its unit's label: the unit's mean score against a threshold
+    chosen on the dev units' mean scores (``dev_units``; each dev image its own unit without).
+    """
+    dev_labels = np.asarray(dev_labels, dtype=int)
+    dev_values, dev_index = _by_unit(dev_scores, dev_units)
+    first = np.unique(dev_index, return_index=True)[1]
+    threshold = choose_threshold(dev_values, dev_labels[first], rule)
+    values, index = _by_unit(scores, units)
+    return hard_labels(values, threshold)[index], threshold
+
+
+def cross_validated_labels(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    fold: np.ndarray,
+    rule: str = "youden",
+    units: Sequence | None = None,
+) -> np.ndarray:
+    """Hard labels of out-of-fold dev scores as a run file would label new images: fold k's
+    images are cut by a threshold chosen on the other folds' scores (:func:`label_images`)."""
+    scores, labels, fold = np.asarray(scores), np.asarray(labels, dtype=int), np.asarray(fold)
+    units = None if units is None else np.asarray(units, dtype=str)
+    out = np.zeros(len(scores), dtype=int)
+    for k in np.unique(fold):
+        train, test = fold != k, fold == k
+        out[test], _ = label_images(
+            scores[train],
+            labels[train],
+            scores[test],
+            rule,
+            None if units is None else units[train],
+            None if units is None else units[test],
+        )
+    return out
+
+
+DEFECT_AUC = 0.6
+
+
+def constant_defect(dev_scores, dev_labels, labels) -> str | None:
+    """A message when a run file's labels are all alike although its out-of-fold dev AUC is
+    over :data:`DEFECT_AUC`: the scores carry a signal that the labels throw away."""
+    from ctprints.metrics import auc
+
+    labels = np.asarray(labels)
+    if labels.min() != labels.max():
+        return None
+    dev_auc = float(auc(np.asarray(dev_labels, dtype=int), np.asarray(dev_scores))[0])
+    if dev_auc <= DEFECT_AUC:
+        return None
+    word = "used" if labels[0] else "not used"
+    return (
+        f"every test image is labelled {word}, although the cross-validated dev AUC is "
+        f"{dev_auc:.3f} (> {DEFECT_AUC})"
+    )
+
+
+SELECT_METRICS = ("f1", "kappa")
+
+
+def select_run(
+    candidates: Mapping,
+    metric: str = "f1",
+    rule: str = "youden",
+    fixed: str | None = None,
+):
+    """The submitted run of one group, chosen on dev by the challenge's metric.
+
+    ``candidates`` maps each run name to a DataFrame of its dev rows (columns ``score``,
+    ``label`` and ``fold``; out-of-fold scores, every candidate with the same folds). Each is
+    labelled as its run file labels the test images, fold by fold
+    (:func:`cross_validated_labels`), and scored
+    with the challenge's ``metric`` (F1 of "used" or Cohen's kappa). The best is chosen, ties
+    broken by the higher dev AUC, then by name; ``fixed`` (a configured run) overrides the
+    choice, and the table says so. Returns a DataFrame, one row per run: run, dev_auc, dev_f1,
+    dev_kappa, dev_share_used, chosen (bool) and reason.
+    """
+    import pandas as pd
+
+    from ctprints.metrics import auc, hard_metrics
+
+    if metric not in SELECT_METRICS:
+        raise MembershipError(f"unknown metric {metric!r}; known: {', '.join(SELECT_METRICS)}")
+    rows = []
+    for run, dev in candidates.items():
+        folds_seen = dev["fold"].to_numpy()
+        if pd.isna(folds_seen).any():
+            raise MembershipError(f"{run}: dev rows without a fold; it was not cross-validated")
+        labels = dev["label"].astype(int).to_numpy()
+        predicted = cross_validated_labels(dev["score"], labels, folds_seen.astype(int), rule)
+        hard = hard_metrics(labels, predicted)
+        rows.append(
+            {
+                "run": run,
+                "dev_auc": float(auc(labels, dev["score"].to_numpy())[0]),
+                "dev_f1": float(hard["f1"][0]),
+                "dev_kappa": float(hard["kappa"][0]),
+                "dev_share_used": float(predicted.mean()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    ranked = table.sort_values(
+        [f"dev_{metric}", "dev_auc", "run"], ascending=[False, False, True], kind="stable"
+    )
+    best = ranked.iloc[0]["run"]
+    if fixed is not None and fixed not in set(table["run"]):
+        runs = ", ".join(table.run)
+        raise MembershipError(f"task1.run: {fixed!r} is not among the runs ({runs})")
+    chosen = fixed or best
+    table["chosen"] = table["run"] == chosen
+    what = f"cross-validated dev {'F1' if metric == 'f1' else 'kappa'}"
+    table["reason"] = ""
+    table.loc[table.chosen, "reason"] = (
+        f"fixed by task1.run (the best {what} is {best})"
+        if fixed
+        else f"highest {what} of {len(table)} runs, same folds for all"
+    )
+    return table
 
 
 # ----------------------------------------------------------------------------- one task 1 group
@@ -244,7 +443,10 @@ def dev_rows(parts: dict):
 
 
 def dev_groups(dev, patients: dict[str, str] | None) -> np.ndarray | None:
-    """The patient of each dev row (used then not-used), or None where patients are unknown."""
+    """The patient of each dev row (used then not-used), or None where patients are unknown.
+
+    This is where pseudo-patients (clusters of near-copy slices) plug in where IDs are unknown:
+    a mapping image_id -> pseudo-patient serves as ``patients`` everywhere."""
     return None if patients is None else np.array([patients[i] for i in dev["image_id"]])
 
 
@@ -302,14 +504,14 @@ def group_scores(
     read_pixels: Callable | None = None,
     patients: dict[str, str] | None = None,
 ):
-    """Every attack's scores for one group: out-of-fold for the dev images, fitted on all dev
-    images for the test images, and out-of-fold for the member-vs-member control.
+    """Every attack's scores for one group: out-of-fold for the dev images, cross-fitted for the
+    test images (:func:`cross_fitted_scores`), and out-of-fold for the member-vs-member control.
 
     ``features`` is an embeddings frame indexed by key; ``read_pixels(paths)`` gives (N, H, W)
     uint8 images and is needed only by ssim_max. ``patients`` (image_id -> patient of the dev
     images) keeps each patient's slices in one fold; without it folds are by image. Returns a
     DataFrame with key, image_id, split (dev, test, control), label (1 used, 0 not used, empty
-    for test) and one column per attack.
+    for test), grouping, patient, fold (of dev and control rows) and one column per attack.
     The control splits the used images at random into two halves labelled 1 and 0: both were
     used, so an attack that scores above chance there measures something other than membership.
     """
@@ -320,31 +522,29 @@ def group_scores(
     synthetic = part_features(features, parts["generated"])
     synthetic_images = pixels(parts["generated"])
 
-    def out_of_fold(labelled: Labelled) -> dict[str, np.ndarray]:
-        return cross_validated_scores(
-            names, labelled, synthetic, synthetic_images, n_folds, seed, settings
+    def cross_fit(labelled: Labelled, queries=None, query_images=None) -> CrossFit:
+        return cross_fitted_scores(
+            names,
+            labelled,
+            synthetic,
+            synthetic_images,
+            n_folds,
+            seed,
+            settings,
+            queries,
+            query_images,
         )
 
     dev, labelled = _dev_labelled(parts, features, pixels, patients, n_folds)
-    dev_scores = out_of_fold(labelled)
     test = parts["test"]
-    test_scores = final_scores(
-        names,
-        labelled,
-        synthetic,
-        part_features(features, test),
-        pixels(test),
-        synthetic_images,
-        dev_scores,
-        settings,
-    )
+    fitted = cross_fit(labelled, part_features(features, test), pixels(test))
     control = _control(labelled, len(parts["used"]), n_folds, seed)
-    control_scores = out_of_fold(control)
+    control_fit = cross_fit(control)
     frames = []
-    for split, rows, labels, scores in (
-        ("dev", dev, labelled.y, dev_scores),
-        ("test", test, [None] * len(test), test_scores),
-        ("control", parts["used"], control.y, control_scores),
+    for split, rows, labels, scores, fold in (
+        ("dev", dev, labelled.y, fitted.dev, fitted.fold),
+        ("test", test, [None] * len(test), fitted.queries, None),
+        ("control", parts["used"], control.y, control_fit.dev, control_fit.fold),
     ):
         frame = rows[["key", "image_id"]].reset_index(drop=True).copy()
         frame["split"] = split
@@ -353,7 +553,12 @@ def group_scores(
         # patient of each dev or control row where folds used it, for the cluster bootstrap.
         folded = control if split == "control" else labelled
         frame["grouping"] = "image" if folded.groups is None else "patient"
-        frame["patient"] = None if split == "test" else folded.groups
+        if split == "test":  # where the patients file lists the test images (or pseudo-patients)
+            known = patients is not None and all(i in patients for i in rows["image_id"])
+            frame["patient"] = [patients[i] for i in rows["image_id"]] if known else None
+        else:
+            frame["patient"] = folded.groups
+        frame["fold"] = pd.array([None] * len(rows) if fold is None else fold, dtype="Int64")
         for name in names:
             frame[name] = scores[name]
         frames.append(frame)
@@ -361,7 +566,9 @@ def group_scores(
 
 
 def read_patients(path: str, parts: dict) -> dict[str, str]:
-    """image_id -> patient for the dev used and not-used images, from a CSV image_id,patient.
+    """image_id -> patient for the dev used and not-used images, from a CSV image_id,patient,
+    and for the test images where the CSV lists them (then the run files give every slice of a
+    test patient one label).
 
     Raises :class:`MembershipError` naming the file when columns or dev images are missing, or
     when an image is listed more than once.
@@ -388,7 +595,15 @@ def read_patients(path: str, parts: dict) -> dict[str, str]:
         raise MembershipError(
             f"{path}: no patient for {len(missing)} dev images, e.g. {missing[0]}"
         )
-    return {image: mapping[image] for image in dev}
+    test = list(parts["test"]["image_id"]) if "test" in parts else []
+    listed = [image for image in test if image in mapping]
+    if listed and len(listed) < len(test):
+        absent = next(image for image in test if image not in mapping)
+        raise MembershipError(
+            f"{path}: lists patients for {len(listed)} of {len(test)} test images (not for "
+            f"{absent}); list every test image or none"
+        )
+    return {image: mapping[image] for image in dev + listed}
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -421,11 +636,36 @@ def _attack_rows(group, embedder, scores_path, truth_path, runs, settings) -> li
             ("control", control, control.label.astype(int), None),
             ("test", test, test_labels, [int(predicted[i]) for i in test.image_id]),
         ):
+            if frame.empty:  # AutoGluon's score files have no control
+                continue
             groups = _patients_of(frame)
             result = membership_metrics(labels, frame[attack], hard, groups=groups, **settings)
+            if hard is not None:
+                result |= _label_figures(labels, frame[attack], hard)
             rows.append({**common, "split": split, "grouping": frame.grouping.iloc[0], **result})
-        log.info("%s %s %s: test AUC %.3f", group, embedder, attack, rows[-1]["auc"])
+        row = rows[-1]
+        log.info(
+            "%s %s %s: test AUC %.3f, F1 %.3f (%.0f%% labelled used; in hindsight %.3f)",
+            group,
+            embedder,
+            attack,
+            row["auc"],
+            row["f1"],
+            100 * row["share_used"],
+            row["hindsight_f1"],
+        )
     return rows
+
+
+def _label_figures(labels, scores, predicted) -> dict:
+    """What the hard labels did: the share labelled used, and, for reference only, the F1 of the
+    best threshold on these test scores in hindsight and of labelling every image used."""
+    labels = np.asarray(labels, dtype=int)
+    return {
+        "share_used": float(np.mean(predicted)),
+        "hindsight_f1": hindsight_f1(labels, np.asarray(scores)),
+        "all_used_f1": float(2 * labels.sum() / (len(labels) + labels.sum())),
+    }
 
 
 def _paper_rows(group, embedder, fraction, scores_path, run_path, truth_path, settings):
@@ -453,6 +693,7 @@ def _paper_rows(group, embedder, fraction, scores_path, run_path, truth_path, se
     labels = [int(truth[i]) for i in test.image_id]
     hard = [int(predicted[i]) for i in test.image_id]
     result = membership_metrics(labels, test.paper, hard, **settings)
+    result |= _label_figures(labels, test.paper, hard)
     rows.append({**common, "split": "test", "grouping": scores.grouping.iloc[0], **result})
     log.info(
         "%s paper f%s %s: AutoGluon's validation AUC %.3f, test AUC %.3f",
@@ -471,6 +712,8 @@ def evaluation_table(
     runs: Mapping[tuple[str, str], Mapping[str, str]],
     paper: Mapping[tuple[str, str, str], str],
     paper_runs: Mapping[tuple[str, str, str], str],
+    autogluon: Mapping[tuple[str, str], str] | None = None,
+    autogluon_runs: Mapping[tuple[str, str], str] | None = None,
     n_boot: int = 1000,
     n_permutations: int = 999,
     seed: int = 0,
@@ -483,8 +726,11 @@ def evaluation_table(
     file; ``scores`` (group, embedder) -> score file of :func:`group_scores`; ``runs`` (group,
     embedder) -> attack -> the attack's run file; ``paper`` (group, embedder, fraction) -> score
     file of :func:`ctprints.paper.paper_group_scores` and ``paper_runs`` (same key) -> its run
-    file. Rows follow the order of ``scores`` (and of each ``runs`` mapping's attacks), then of
-    ``paper``.
+    file; ``autogluon`` (group, embedder) -> score file of
+    :func:`ctprints.paper.autogluon_cv_scores` and ``autogluon_runs`` (same key) -> its run
+    file (attack ``autogluon``). Rows follow the order of ``scores`` (and of each ``runs``
+    mapping's attacks), then of ``autogluon``, then of ``paper``. Test rows also give the share
+    labelled used and, for reference only, the hindsight-best and all-used F1.
     """
     import pandas as pd
 
@@ -492,6 +738,9 @@ def evaluation_table(
     rows = []
     for (group, embedder), path in scores.items():
         rows += _attack_rows(group, embedder, path, truth[group], runs[group, embedder], settings)
+    for (group, embedder), path in (autogluon or {}).items():
+        run = {"autogluon": autogluon_runs[group, embedder]}
+        rows += _attack_rows(group, embedder, path, truth[group], run, settings)
     for (group, embedder, fraction), path in paper.items():
         run = paper_runs[group, embedder, fraction]
         rows += _paper_rows(group, embedder, fraction, path, run, truth[group], settings)

@@ -44,7 +44,7 @@ def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr_limit: float = 0.01) 
     return float(np.mean(scores[labels] > negatives[allowed]))
 
 
-def _hard_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
+def hard_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
     """F1 of "used", Cohen's kappa and accuracy of each row of (B, N) labels and predictions."""
     labels = np.atleast_2d(labels).astype(bool)
     predicted = np.atleast_2d(predicted).astype(bool)
@@ -59,6 +59,20 @@ def _hard_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, np.nda
         expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
         kappa = np.where(expected < 1, (observed - expected) / (1 - expected), 0.0)
     return {"f1": f1, "kappa": kappa, "accuracy": observed}
+
+
+def hindsight_f1(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The F1 of "used" of the best threshold on these very scores, chosen with their labels:
+    a reference for what a threshold could reach, never a way to choose one."""
+    labels = np.asarray(labels, dtype=bool)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    sorted_scores = np.asarray(scores, dtype=np.float64)[order]
+    tp = np.cumsum(labels[order])
+    labelled = np.arange(1, len(labels) + 1)
+    # Only cut between distinct scores: tied images take one label.
+    cut = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
+    f1 = 2 * tp / (labelled + labels.sum())
+    return float(f1[cut].max())
 
 
 def membership_metrics(
@@ -104,8 +118,8 @@ def membership_metrics(
     }
     if predicted is not None:
         predicted = np.asarray(predicted, dtype=int)
-        whole = _hard_metrics(labels, predicted)
-        resampled = [_hard_metrics(labels[i], predicted[i]) for i in samples]
+        whole = hard_metrics(labels, predicted)
+        resampled = [hard_metrics(labels[i], predicted[i]) for i in samples]
         values |= {
             name: (whole[name][0], np.array([r[name][0] for r in resampled])) for name in whole
         }

@@ -42,6 +42,71 @@ def pair_table(real: np.ndarray, synthetic: np.ndarray, k: int, rng, labels=None
     return table, owner
 
 
+class PairClassifier:
+    """The paper's pair classifier with the attacks' protocol (:mod:`ctprints.attacks`):
+    ``fit(reference)`` trains AutoGluon on pairs of the reference's used and not-used images,
+    ``score(queries)`` is each query's mean probability of "used" over its k pairs.
+
+    AutoGluon's internal validation split is over pairs, so one real image lands in both its
+    training and validation data: the score it reports (``info_["autogluon_val_auc"]``) leaks.
+    """
+
+    name = "autogluon"
+
+    def __init__(
+        self,
+        path: str,
+        k: int = 5,
+        components: int = 16,
+        presets: str = "medium_quality",
+        time_limit: int = 60,
+        seed: int = 0,
+        threads: int = 1,
+    ):
+        self.path, self.k, self.components, self.presets = path, k, components, presets
+        self.time_limit, self.seed, self.threads = time_limit, seed, threads
+
+    def fit(self, reference) -> PairClassifier:
+        from autogluon.tabular import TabularPredictor
+
+        self.rng_ = np.random.default_rng(self.seed)
+        self.synthetic_ = reference.synthetic
+        project = _pca(reference.synthetic, self.components, self.seed)
+        self.project_, self.synthetic_p_ = project, project(reference.synthetic)
+        real = project(np.vstack([reference.used, reference.not_used]))
+        labels = np.r_[np.ones(len(reference.used)), np.zeros(len(reference.not_used))]
+        table, _ = pair_table(real, self.synthetic_p_, self.k, self.rng_, labels.astype(int))
+        self.predictor_ = TabularPredictor(
+            label="used",
+            path=self.path,
+            eval_metric="roc_auc",
+            problem_type="binary",
+            verbosity=2,
+            learner_kwargs={"random_state": self.seed},
+        ).fit(
+            table,
+            presets=self.presets,
+            time_limit=self.time_limit,
+            num_cpus=self.threads,
+            num_gpus=0,
+        )
+        board = self.predictor_.leaderboard(silent=True)
+        self.info_ = {
+            "autogluon_val_auc": float(board["score_val"].max()),
+            "best_model": str(self.predictor_.model_best),
+            "train_images": len(real),
+            "train_pairs": len(table),
+        }
+        return self
+
+    def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
+        if not len(queries):
+            return np.empty(0)
+        pairs, owner = pair_table(self.project_(queries), self.synthetic_p_, self.k, self.rng_)
+        probability = self.predictor_.predict_proba(pairs)[1].to_numpy()
+        return np.bincount(owner, probability, minlength=len(queries)) / self.k
+
+
 def paper_autogluon(
     used: np.ndarray,
     not_used: np.ndarray,
@@ -49,33 +114,24 @@ def paper_autogluon(
     queries: np.ndarray,
     fraction: float,
     path: str,
-    k: int = 5,
-    components: int = 16,
-    presets: str = "medium_quality",
-    time_limit: int = 60,
     seed: int = 0,
-    threads: int = 1,
     groups: np.ndarray | None = None,
+    **settings,
 ):
-    """The paper's task 1 approach: AutoGluon on (synthetic, real) pair features.
+    """The paper's task 1 protocol: the :class:`PairClassifier` trained on ``fraction`` of the
+    dev used and of the not-used images (at least 2 each), and scored on the rest.
 
-    ``fraction`` of the dev used and of the not-used images (at least 2 each) build the training
-    pairs, each real image paired with ``k`` random synthetic images and labelled with its own
-    membership. AutoGluon's internal validation split is over pairs, so one real image lands in
-    both its training and validation data: the score it reports (``autogluon_val_auc``) leaks.
     The other dev images are the honest hold-out; with ``groups`` (the patient of each used then
-    not-used row) the fraction is taken of patients, so no patient is on both sides. An image's
-    score is the mean predicted
-    probability of "used" over its k pairs.
+    not-used row) the fraction is taken of patients, so no patient is on both sides. ``settings``
+    go to :class:`PairClassifier` (k, components, presets, time_limit, threads).
 
     Returns (held-out mask over used+not_used rows, held-out scores, query scores, info dict).
     """
-    from autogluon.tabular import TabularPredictor
+    from ctprints.attacks import Reference
 
     if not 0 < fraction <= 1:
         raise MembershipError(f"fraction {fraction} is outside (0, 1]")
     rng = np.random.default_rng(seed)
-    project = _pca(synthetic, components, seed)
     real = np.vstack([used, not_used])
     labels = np.r_[np.ones(len(used)), np.zeros(len(not_used))].astype(int)
     units = np.arange(len(real)).astype(str) if groups is None else np.asarray(groups, str)
@@ -84,33 +140,83 @@ def paper_autogluon(
         names = np.unique(units[labels == value])
         count = min(len(names), max(1, int(round(fraction * len(names)))))
         train |= np.isin(units, rng.choice(names, count, replace=False))
-    synthetic_p, real_p = project(synthetic), project(real)
-    table, _ = pair_table(real_p[train], synthetic_p, k, rng, labels[train])
-    predictor = TabularPredictor(
-        label="used",
-        path=path,
-        eval_metric="roc_auc",
-        problem_type="binary",
-        verbosity=2,
-        learner_kwargs={"random_state": seed},
-    ).fit(table, presets=presets, time_limit=time_limit, num_cpus=threads, num_gpus=0)
-    board = predictor.leaderboard(silent=True)
-    info = {
-        "autogluon_val_auc": float(board["score_val"].max()),
-        "best_model": str(predictor.model_best),
-        "train_images": int(train.sum()),
-        "train_pairs": len(table),
-    }
-
-    def score(rows: np.ndarray) -> np.ndarray:
-        if not len(rows):
-            return np.empty(0)
-        pairs, owner = pair_table(rows, synthetic_p, k, rng)
-        probability = predictor.predict_proba(pairs)[1].to_numpy()
-        return np.bincount(owner, probability, minlength=len(rows)) / k
-
+    reference = Reference(synthetic, real[train & (labels == 0)], real[train & (labels == 1)])
+    model = PairClassifier(path, seed=seed, **settings).fit(reference)
     held_out = ~train
-    return held_out, score(real_p[held_out]), score(project(queries)), info
+    return held_out, model.score(real[held_out]), model.score(queries), model.info_
+
+
+def autogluon_cv_scores(
+    parts: dict,
+    features,
+    path: str,
+    patients: dict[str, str] | None = None,
+    n_folds: int = 5,
+    seed: int = 0,
+    **settings,
+):
+    """The pair classifier on equal terms with the attacks: every dev image, the same folds
+    (:func:`ctprints.membership.cross_fitted_scores`), out-of-fold dev scores and cross-fitted
+    test scores, in a DataFrame like :func:`ctprints.membership.group_scores`' (dev and test
+    rows, score column ``autogluon``). Fold k's model is written to ``path/fold<k>``."""
+    import pandas as pd
+
+    from ctprints.membership import Labelled, cross_fitted_scores
+
+    dev = dev_rows(parts)
+    labelled = Labelled(
+        part_features(features, dev),
+        np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
+        groups=dev_groups(dev, patients),
+    )
+    if labelled.groups is not None and len(set(labelled.groups[labelled.y == 1])) < 2:
+        labelled.groups = None  # as the attacks: too few patients to fold by patient
+    fitted: list[PairClassifier] = []
+
+    def make(name, _settings):
+        model = PairClassifier(f"{path}/fold{len(fitted)}", seed=seed, **settings)
+        fitted.append(model)
+        return model
+
+    result = cross_fitted_scores(
+        ["autogluon"],
+        labelled,
+        part_features(features, parts["generated"]),
+        n_folds=n_folds,
+        seed=seed,
+        queries=part_features(features, parts["test"]),
+        make=make,
+    )
+    grouping = "image" if labelled.groups is None else "patient"
+    frames = [
+        pd.DataFrame(
+            {
+                "key": dev["key"].to_numpy(),
+                "image_id": dev["image_id"].to_numpy(),
+                "split": "dev",
+                "label": pd.array(labelled.y, dtype="Int64"),
+                "grouping": grouping,
+                "patient": labelled.groups,
+                "fold": pd.array(result.fold, dtype="Int64"),
+                "autogluon": result.dev["autogluon"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "key": parts["test"]["key"].to_numpy(),
+                "image_id": parts["test"]["image_id"].to_numpy(),
+                "split": "test",
+                "label": pd.array([None] * len(parts["test"]), dtype="Int64"),
+                "grouping": grouping,
+                "patient": None,
+                "fold": pd.array([None] * len(parts["test"]), dtype="Int64"),
+                "autogluon": result.queries["autogluon"],
+            }
+        ),
+    ]
+    scores = pd.concat(frames, ignore_index=True)
+    scores["autogluon_val_auc"] = float(np.mean([m.info_["autogluon_val_auc"] for m in fitted]))
+    return scores
 
 
 def paper_group_scores(

@@ -79,6 +79,11 @@ class Paths:
     task1_scores: str = "results/{dataset}/task1/{group}/scores/{embedder}.csv"
     autogluon: str = "results/{dataset}/task1/{group}/autogluon/{paper}"
     paper_scores: str = "results/{dataset}/task1/{group}/paper/{paper}.csv"
+    # The pair classifier on equal terms with the attacks: every dev image, the same folds.
+    autogluon_cv_scores: str = "results/{dataset}/task1/{group}/autogluon_cv/{paper_embedder}.csv"
+    # Every candidate run's cross-validated dev F1 and kappa, and which run is submitted.
+    task1_selection: str = "results/{dataset}/task1/{group}/selection.tsv"
+    task1_submitted: str = "results/{dataset}/submissions/task1/{group}/submitted.csv"
     task1_run: str = "results/{dataset}/submissions/task1/{group}/{run}.csv"
     truth_check: str = "results/{dataset}/evaluation/truth_check/{task}.tsv"
     table: str = "results/{dataset}/evaluation/{task}.tsv"
@@ -244,7 +249,8 @@ class RunPlan:
     pseudo_source: str
     attacks: tuple[str, ...]
     attack_settings: dict[str, dict]
-    task1_run: str  # <attack>_<embedder> of task1.run
+    task1_run: str | None  # <attack>_<embedder> of task1.run; None: chosen on dev
+    task1_metric: str  # the challenge's metric that chooses the submitted run: f1 or kappa
     paper_embedders: tuple[str, ...]
     paper_fractions: tuple[str, ...]  # as written in names: 0.5, 1
     audit_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # dataset -> groups
@@ -366,6 +372,32 @@ class RunPlan:
         """Every attack run name, embedders outer (the evaluation table's order)."""
         return [f"{attack}_{embedder}" for embedder in self.embedders for attack in self.attacks]
 
+    @property
+    def autogluon_runs(self) -> dict[str, str]:
+        """The pair classifier on equal terms with the attacks: embedder -> run name."""
+        return {embedder: f"autogluon_{embedder}" for embedder in self.paper_embedders}
+
+    def task1_candidates(self) -> dict[str, str]:
+        """The runs the submitted run is chosen from, each with its score column: every attack
+        run, then AutoGluon's."""
+        runs = {
+            f"{attack}_{embedder}": attack for embedder in self.embedders for attack in self.attacks
+        }
+        return runs | {run: "autogluon" for run in self.autogluon_runs.values()}
+
+    def task1_candidate_scores(self, dataset: str, group: str) -> dict[str, str]:
+        """Each candidate run's score file, for the choice of the submitted run."""
+        where = {"dataset": dataset, "group": group}
+        files = {
+            f"{attack}_{embedder}": fill(self.paths.task1_scores, embedder=embedder, **where)
+            for embedder in self.embedders
+            for attack in self.attacks
+        }
+        return files | {
+            run: fill(self.paths.autogluon_cv_scores, paper_embedder=embedder, **where)
+            for embedder, run in self.autogluon_runs.items()
+        }
+
     # ------------------------------------------------------------------ files
 
     def task2_run_files(self, dataset: str, runs=None) -> list[str]:
@@ -381,10 +413,17 @@ class RunPlan:
         ]
 
     def task1_all_run_files(self, dataset: str) -> list[str]:
-        """Every Task 1 run file of a dataset: the attacks', then the paper's."""
-        return self.task1_run_files(dataset, self.task1_attack_runs()) + self.task1_run_files(
+        """Every Task 1 run file of a dataset: the candidates', then the paper's."""
+        return self.task1_run_files(dataset, list(self.task1_candidates())) + self.task1_run_files(
             dataset, self.paper_runs.values()
         )
+
+    def task1_submitted_files(self, dataset: str, kind: str = "task1_submitted") -> list[str]:
+        """Every Task 1 group's submitted run file (or, with ``kind="task1_selection"``, the
+        table that chose it)."""
+        pattern = getattr(self.paths, kind)
+        groups = self.datasets[dataset].groups
+        return [fill(pattern, dataset=dataset, group=group) for group in groups]
 
     def task1_evaluation_inputs(self, dataset: str) -> dict[str, str]:
         """Inputs of the Task 1 evaluation, each named by :func:`input_key`: every group's truth,
@@ -398,6 +437,11 @@ class RunPlan:
                     paths.task1_scores, embedder=embedder, **where
                 )
             for run in self.task1_attack_runs():
+                inputs[input_key("run", group.name, run)] = fill(paths.task1_run, run=run, **where)
+            for embedder, run in self.autogluon_runs.items():
+                inputs[input_key("autogluon", group.name, embedder)] = fill(
+                    paths.autogluon_cv_scores, paper_embedder=embedder, **where
+                )
                 inputs[input_key("run", group.name, run)] = fill(paths.task1_run, run=run, **where)
             for (embedder, fraction), run in self.paper_runs.items():
                 paper = f"{embedder}_f{fraction}"
@@ -456,6 +500,7 @@ class RunPlan:
                 inputs["task2_table"] = fill(self.paths.table, dataset=dataset, task="task2")
         if plan.task1:
             inputs["task1_runs"] = self.task1_all_run_files(dataset)
+            inputs["task1_selection"] = self.task1_submitted_files(dataset, "task1_selection")
             if plan.task1_evaluated:
                 inputs["task1_table"] = fill(self.paths.table, dataset=dataset, task="task1")
         return inputs
@@ -498,9 +543,7 @@ class RunPlan:
         return files
 
     def submission_task1(self) -> list[str]:
-        files = [
-            f for name in self.task1_datasets for f in self.task1_run_files(name, [self.task1_run])
-        ]
+        files = [f for name in self.task1_datasets for f in self.task1_submitted_files(name)]
         return files + [
             f
             for name in self.task1_datasets
@@ -901,9 +944,21 @@ def _checked_attacks(task1: dict, embedders) -> tuple[str, ...]:
     if "meta" in task1["attacks"] and len(task1["attacks"]) < 2:
         raise ConfigError("task1.attacks: meta stacks other attacks; list at least one more")
     run = task1["run"]
-    _require_listed("task1.run.attack", run["attack"], "task1.attacks", task1["attacks"])
-    _require_listed("task1.run.embedder", run["embedder"], "embed.embedders", embedders)
+    if (run["attack"] is None) != (run["embedder"] is None):
+        given = "attack" if run["embedder"] is None else "embedder"
+        raise ConfigError(
+            f"task1.run: {given} is set but not the other; give both to fix the submitted run, "
+            "or neither to choose it on dev"
+        )
+    if run["attack"] is not None:
+        _require_listed("task1.run.attack", run["attack"], "task1.attacks", task1["attacks"])
+        _require_listed("task1.run.embedder", run["embedder"], "embed.embedders", embedders)
     return tuple(task1["attacks"])
+
+
+def _task1_run(run: dict) -> str | None:
+    """The configured submitted run's name, or None where it is chosen on dev."""
+    return None if run["attack"] is None else f"{run['attack']}_{run['embedder']}"
 
 
 def _task1_groups(name: str, spec: dict, sources) -> tuple[Task1Group, ...]:
@@ -1030,7 +1085,8 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
         pseudo_source=task2["train"]["pseudo"]["source"],
         attacks=attacks,
         attack_settings=attack_settings(task1, list(attacks)),
-        task1_run=f"{task1['run']['attack']}_{task1['run']['embedder']}",
+        task1_run=_task1_run(task1["run"]),
+        task1_metric=task1["metric"],
         paper_embedders=_checked_paper(paper, embedders),
         paper_fractions=tuple(f"{fraction:g}" for fraction in paper["fractions"]),
         audit_groups=_audit_groups(

@@ -112,22 +112,76 @@ def task2_section(
     return lines
 
 
+def _selection_line(choice: pd.Series, row: pd.Series | None, metric: str) -> str:
+    """The submitted run: why it was chosen, its dev figure and its test labels' scores."""
+    label = "F1" if metric == "f1" else "kappa"
+    line = (
+        f"- **Submitted run: `{choice['run']}`** ({choice['reason']}): cross-validated dev "
+        f"{label} {choice[f'dev_{metric}']:.3f}"
+    )
+    if row is None:
+        return line + "."
+    return line + (
+        f"; test F1 {_ci(row, 'f1')}, kappa {_ci(row, 'kappa')}, "
+        f"{100 * row['share_used']:.0f}% labelled used (F1 of the best threshold in hindsight "
+        f"{row['hindsight_f1']:.3f}, for reference only)."
+    )
+
+
+def _run_table(rows: pd.DataFrame, selection: pd.DataFrame | None) -> list[str]:
+    """Every run of a group: dev figures, then test AUC, F1, kappa (95% CIs), share used and
+    hindsight-best F1; in the order of the cross-validated dev choice, the paper's runs last."""
+    dev = selection.set_index("run") if selection is not None else pd.DataFrame()
+    order = list(dev.index) + [run for run in rows.index if run not in dev.index]
+    lines = [
+        "| run | dev AUC | dev F1 (cv) | test AUC (95% CI) | test F1 (95% CI) "
+        "| test kappa (95% CI) | labelled used | F1 in hindsight |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in order:
+        if run not in rows.index:
+            continue
+        row = rows.loc[run]
+        dev_auc = f"{dev.loc[run, 'dev_auc']:.3f}" if run in dev.index else ""
+        dev_f1 = f"{dev.loc[run, 'dev_f1']:.3f}" if run in dev.index else ""
+        constant = row["share_used"] in (0, 1)
+        used = f"{100 * row['share_used']:.0f}%" + (" (constant)" if constant else "")
+        lines.append(
+            f"| `{run}` | {dev_auc} | {dev_f1} | {_ci(row, 'auc', label='')} "
+            f"| {_ci(row, 'f1', label='')} | {_ci(row, 'kappa', label='')} | {used} "
+            f"| {row['hindsight_f1']:.3f} |"
+        )
+    return lines
+
+
 def task1_section(
     table: pd.DataFrame | None,
     groups: Sequence[str],
-    submitted: str,
     paper: Sequence[str],
     run_files: Sequence[str],
+    selections: dict[str, pd.DataFrame] | None = None,
+    metric: str = "f1",
 ) -> list[str]:
+    """Task 1 per group: the submitted run (chosen on dev, ``selections`` group -> the table of
+    :func:`ctprints.membership.select_run`), the best test AUC, the paper's runs, and every
+    run's test labels."""
+    selections = selections or {}
     lines = ["## Task 1: was this real image used to train the generator", ""]
     if table is None:
+        for group in groups:
+            if group in selections:
+                choice = selections[group].query("chosen").iloc[0]
+                lines += [f"### {group}", "", _selection_line(choice, None, metric), ""]
         lines += ["No Task 1 ground truth is configured for this dataset, so no run is scored.", ""]
     else:
         lines += [
-            "AUC on each group's test images, with a bootstrap 95% confidence interval (by patient "
-            "where patients are known). The best run is the best of this workflow's attacks (the "
-            "paper's runs are listed apart), picked on the test scores after the fact, so it is "
-            "optimistic; the submitted run was chosen before seeing them.",
+            'The challenge scores the run files\' labels (F1 of "used" in 2023 and 2024, '
+            "Cohen's kappa in 2025). The submitted run is chosen on the dev images alone, by "
+            "the cross-validated metric with the same folds for every run. Test figures have "
+            "bootstrap 95% confidence intervals, by patient where the test patients are known "
+            "and by image otherwise. The best test AUC is picked on the test scores after the "
+            "fact, so it is optimistic, as is the F1 of the best threshold in hindsight; "
+            "neither chooses anything.",
             "",
         ]
         test = table[table["split"] == "test"].copy()
@@ -140,26 +194,30 @@ def task1_section(
             by_run = rows.set_index("run")
             ours = rows[~rows["attack"].str.startswith("paper_")]
             best, tied = _best(ours, "auc")
+            resampled = rows["resampled"].iloc[0] if "resampled" in rows else "image"
             lines += [
-                f"### {group} ({int(best['n'])} test images, {int(best['n_used'])} used)",
+                f"### {group} ({int(best['n'])} test images, {int(best['n_used'])} used; "
+                f"intervals by {resampled})",
                 "",
-                _best_line(best, tied, "auc", "AUC", f"{best['attack']} on `{best['features']}`"),
             ]
-            if submitted in by_run.index:
-                row = by_run.loc[submitted]
-                lines.append(
-                    f"- Submitted run (`task1.run`), `{submitted}`: AUC {_ci(row, 'auc')}, "
-                    f"F1 {row['f1']:.3f}."
-                )
+            selection = selections.get(group)
+            if selection is not None:
+                choice = selection.query("chosen").iloc[0]
+                row = by_run.loc[choice["run"]] if choice["run"] in by_run.index else None
+                lines.append(_selection_line(choice, row, metric))
+            lines.append(
+                _best_line(best, tied, "auc", "AUC", f"{best['attack']} on `{best['features']}`")
+            )
             for name in paper:
                 if name in by_run.index:
                     row = by_run.loc[name]
                     lines.append(
                         f"- The paper's approach, `{name}` (AutoGluon on `{row['features']}` "
-                        f"pairs): AUC {_ci(row, 'auc')}; AutoGluon's own validation AUC "
+                        f"pairs, half the dev patients): AUC {_ci(row, 'auc')}, F1 "
+                        f"{row['f1']:.3f}; AutoGluon's own validation AUC "
                         f"{row['autogluon_val_auc']:.3f}."
                     )
-            lines.append("")
+            lines += ["", *_run_table(by_run, selection), ""]
     lines += ["Run files (official format, one per group and run):", "", *_files(run_files), ""]
     return lines
 
@@ -181,9 +239,17 @@ REQUIRED = {
         "auc_ci_low",
         "auc_ci_high",
         "f1",
+        "f1_ci_low",
+        "f1_ci_high",
+        "kappa",
+        "kappa_ci_low",
+        "kappa_ci_high",
+        "share_used",
+        "hindsight_f1",
         "autogluon_val_auc",
     ],
 }
+SELECTION = ["run", "dev_auc", "dev_f1", "dev_kappa", "chosen", "reason"]
 
 
 def _read(path: str | None, task: str) -> pd.DataFrame | None:
@@ -196,13 +262,25 @@ def _read(path: str | None, task: str) -> pd.DataFrame | None:
     return table
 
 
+def _read_selection(path: str) -> pd.DataFrame:
+    table = pd.read_csv(path, sep="\t")
+    missing = [column for column in SELECTION if column not in table.columns]
+    if missing:
+        raise SummaryError(f"{path}: no column(s) {', '.join(missing)} in this selection table")
+    if int(table["chosen"].sum()) != 1:
+        raise SummaryError(f"{path}: {int(table['chosen'].sum())} runs are marked chosen, not 1")
+    return table
+
+
 def write_summary(
     path: str | Path,
     dataset: str,
     task2: dict | None,
     task1: dict | None,
 ) -> None:
-    """Write summary.md. ``task2``/``task1``: table path or None, run names and run files."""
+    """Write summary.md. ``task2``/``task1``: table path or None, run names and run files;
+    ``task1`` also ``selections`` (each group's selection table, in group order) and
+    ``metric``."""
     lines = [
         f"# ctprints: summary of dataset `{dataset}`",
         "",
@@ -222,9 +300,13 @@ def write_summary(
         lines += task1_section(
             _read(task1["table"], "task1"),
             task1["groups"],
-            task1["submitted"],
             task1["paper"],
             task1["run_files"],
+            {
+                group: _read_selection(path)
+                for group, path in zip(task1["groups"], task1.get("selections", ()), strict=False)
+            },
+            task1.get("metric", "f1"),
         )
     Path(path).write_text("\n".join(lines))
 

@@ -208,6 +208,15 @@ def task1_patients_input(wildcards):
     return path
 
 
+def task1_selection_inputs(wildcards):
+    """Every candidate's score file and run file, keyed by run name (input_key)."""
+    scores = PLAN.task1_candidate_scores(wildcards.dataset, wildcards.group)
+    where = {"dataset": wildcards.dataset, "group": wildcards.group}
+    return {input_key("scores", run): path for run, path in scores.items()} | {
+        input_key("run", run): fill(PATHS.task1_run, run=run, **where) for run in scores
+    }
+
+
 def task1_groups(wildcards):
     return dataset_of(wildcards).groups
 

@@ -102,6 +102,7 @@ rule evaluate_task1:
     params:
         groups=task1_groups,
         paper=[list(run) for run in PLAN.paper_runs],
+        autogluon=list(PLAN.autogluon_runs),
         attacks=list(PLAN.attacks),
         embedders=list(PLAN.embedders),
         n_boot=lookup(dpath="task1/n_boot", within=config),
@@ -164,7 +165,7 @@ rule summary:
         task2_submitted=PLAN.task2_run,
         task2_paper=task2_paper_runs,
         task2_skipped=lambda wildcards: PLAN.skipped_methods(wildcards.dataset),
-        task1_submitted=PLAN.task1_run,
+        task1_metric=lookup(dpath="task1/metric", within=config),
         task1_paper=list(PLAN.paper_runs.values()),
         task1_groups=task1_groups,
     script:

@@ -52,6 +52,7 @@ rule run_file_task1:
         mem_mb=per_attempt(1000),
         runtime=per_attempt(5),
     params:
+        column=lambda wildcards: wildcards.attack,
         threshold=lookup(dpath="task1/threshold", within=config),
     script:
         "../scripts/run_file_task1.py"
@@ -103,3 +104,86 @@ use rule run_file_task1 as run_file_paper with:
         ),
     log:
         "logs/run_file_paper/{dataset}_{group}_paper_f{fraction}_{paper_embedder}.log",
+    params:
+        column="paper",
+        threshold=lookup(dpath="task1/threshold", within=config),
+
+
+rule task1_autogluon:
+    input:
+        manifest=rules.manifest.output.manifest,
+        embeddings=fill(PATHS.embeddings, embedder="{paper_embedder}"),
+        patients=task1_patients_input,
+    output:
+        scores=PATHS.autogluon_cv_scores,
+    log:
+        "logs/task1_autogluon/{dataset}_{group}_{paper_embedder}.log",
+    benchmark:
+        "logs/benchmarks/task1_autogluon/{dataset}_{group}_{paper_embedder}.tsv"
+    conda:
+        "../../envs/automl.yaml"
+    threads: 2
+    resources:
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(60),
+    params:
+        folds=lookup(dpath="task1/folds", within=config),
+        k=lookup(dpath="task1/paper/k", within=config),
+        pca=lookup(dpath="task1/paper/pca", within=config),
+        presets=lookup(dpath="task1/paper/presets", within=config),
+        time_limit=lookup(dpath="task1/paper/time_limit", within=config),
+        patients=task1_patients_path,
+        seed=dataset_seed,
+    script:
+        "../scripts/task1_autogluon.py"
+
+
+use rule run_file_task1 as run_file_autogluon with:
+    input:
+        scores=rules.task1_autogluon.output.scores,
+    output:
+        run=report(
+            fill(PATHS.task1_run, run="autogluon_{paper_embedder}"),
+            caption="../report/run_file.rst",
+            category="Run files",
+            subcategory="Task 1",
+            labels={
+                "dataset": "{dataset}",
+                "group": "{group}",
+                "run": "autogluon_{paper_embedder}",
+            },
+        ),
+    log:
+        "logs/run_file_autogluon/{dataset}_{group}_autogluon_{paper_embedder}.log",
+    params:
+        column="autogluon",
+        threshold=lookup(dpath="task1/threshold", within=config),
+
+
+rule select_task1:
+    input:
+        unpack(task1_selection_inputs),
+    output:
+        selection=PATHS.task1_selection,
+        submitted=report(
+            PATHS.task1_submitted,
+            caption="../report/run_file.rst",
+            category="Run files",
+            subcategory="Task 1",
+            labels={"dataset": "{dataset}", "group": "{group}", "run": "submitted"},
+        ),
+    log:
+        "logs/select_task1/{dataset}_{group}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
+    params:
+        runs=PLAN.task1_candidates(),
+        metric=lookup(dpath="task1/metric", within=config),
+        threshold=lookup(dpath="task1/threshold", within=config),
+        fixed=PLAN.task1_run,
+    script:
+        "../scripts/select_task1.py"

@@ -46,6 +46,16 @@ table = evaluation_table(
         for group in groups
         for embedder, fraction in params.paper
     },
+    autogluon={
+        (group, embedder): path("autogluon", group, embedder)
+        for group in groups
+        for embedder in params.autogluon
+    },
+    autogluon_runs={
+        (group, embedder): path("run", group, f"autogluon_{embedder}")
+        for group in groups
+        for embedder in params.autogluon
+    },
     n_boot=params.n_boot,
     n_permutations=params.n_permutations,
     seed=params.seed,

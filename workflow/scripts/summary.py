@@ -24,9 +24,10 @@ if inputs.task1_runs:
     task1 = {
         "table": inputs.get("task1_table"),
         "groups": params.task1_groups,
-        "submitted": params.task1_submitted,
         "paper": params.task1_paper,
         "run_files": list(inputs.task1_runs),
+        "selections": list(inputs.task1_selection),
+        "metric": params.task1_metric,
     }
 write_summary(snakemake.output.summary, snakemake.wildcards.dataset, task2, task1)
 log.info("wrote %s", snakemake.output.summary)
