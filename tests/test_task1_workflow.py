@@ -180,9 +180,17 @@ def test_forcerun_autogluon_replans_only_the_paper_runs(built) -> None:
             r"task1\.paper\.fractions\.0: 0 is less than or equal to the minimum of 0",
         ),
         (
-            {"task1.run.attack": "domias", "task1.attacks": ["gan_leaks"]},
+            {
+                "task1.run": {"attack": "domias", "embedder": "pixels"},
+                "task1.attacks": ["gan_leaks"],
+            },
             r"task1\.run\.attack: 'domias' is not among task1\.attacks",
         ),
+        (
+            {"task1.run.embedder": "pixels"},
+            r"task1\.run: embedder is set but not the other; give both",
+        ),
+        ({"task1.metric": "auc"}, r"task1\.metric: 'auc' is not one of \['f1', 'kappa'\]"),
         ({"task1.attacks": ["meta"]}, r"meta stacks other attacks"),
     ],
 )
