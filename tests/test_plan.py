@@ -253,7 +253,8 @@ def test_a_custom_dataset_is_planned_from_its_folders(custom) -> None:
     assert {source.key for source in clef.sources} >= {"datasets.clef.task2.test"}
     assert plan.summary_inputs("clef") == {
         "task2_runs": plan.task2_run_files("clef"),
-        "task1_runs": plan.task1_all_run_files("clef"),
+        "task1_runs": plan.task1_all_run_files("clef")
+        + ["results/clef/submissions/task1/group1/submitted.csv"],
         "task1_selection": ["results/clef/task1/group1/selection.tsv"],
     }
 

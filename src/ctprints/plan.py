@@ -499,7 +499,9 @@ class RunPlan:
             if plan.task2.truth:
                 inputs["task2_table"] = fill(self.paths.table, dataset=dataset, task="task2")
         if plan.task1:
-            inputs["task1_runs"] = self.task1_all_run_files(dataset)
+            inputs["task1_runs"] = self.task1_all_run_files(dataset) + self.task1_submitted_files(
+                dataset
+            )
             inputs["task1_selection"] = self.task1_submitted_files(dataset, "task1_selection")
             if plan.task1_evaluated:
                 inputs["task1_table"] = fill(self.paths.table, dataset=dataset, task="task1")
