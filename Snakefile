@@ -43,6 +43,8 @@ localrules:
     run_file_network,
     run_file_task1,
     run_file_paper,
+    run_file_autogluon,
+    select_task1,
     evaluate_truth,
     demo_task1_truth,
     audit_gate,

@@ -124,7 +124,7 @@ def test_every_job_went_through_slurm_and_completed(slurm_run, cluster) -> None:
         jobs
     )
     assert {"train_round0", "train_round1", "task1_scores", "embed_fingerprint"} <= set(jobs)
-    assert not {"run_file_task1", "run_file_task2", "run_file_network"} & set(jobs)
+    assert not {"run_file_task1", "run_file_task2", "run_file_network", "select_task1"} & set(jobs)
     assert len(jobs["demo_generator"]) == 6 and len(jobs["train_round0"]) == 3
     for rule, ids in jobs.items():
         for job_id in ids:
