@@ -39,9 +39,7 @@ from ctprints.io import read_image
 from ctprints.manifest import read_manifest
 from ctprints.membership import (
     DEFECT_AUC,
-    Labelled,
-    dev_groups,
-    dev_rows,
+    dev_labelled,
     final_scores,
     group_rows,
     label_images,
@@ -130,14 +128,8 @@ def refit_scores(dataset: str, group: str, embedder: str, dev_scores: pd.DataFra
     parts = group_rows(read_manifest(fill(PATHS.manifest, dataset=dataset)), group, dataset)
     features = pd.read_parquet(fill(PATHS.embeddings, dataset=dataset, embedder=embedder))
     features = features.set_index("key")
-    dev = dev_rows(parts)
     pixels = lambda part: np.stack([read_image(p) for p in part["path"]])  # noqa: E731
-    labelled = Labelled(
-        part_features(features, dev),
-        np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
-        pixels(dev),
-        dev_groups(dev, patients),
-    )
+    dev, labelled = dev_labelled(parts, features, pixels, patients, n_folds=5)
     by_id = dev_scores.set_index("image_id").loc[dev.image_id]
     oof = {name: by_id[name].to_numpy() for name in ATTACKS}
     test = parts["test"]

@@ -162,9 +162,9 @@ def candidate_scores(
 
     from ctprints.membership import (
         _control,
-        _dev_labelled,
         cross_validated_scores,
         dev_groups,
+        dev_labelled,
         dev_rows,
         part_features,
     )
@@ -178,7 +178,7 @@ def candidate_scores(
     frames = []
     for embedder, features in features_by_embedder.items():
         synthetic = part_features(features, parts["generated"])
-        _, labelled = _dev_labelled(parts, features, lambda _: dev_pixels, patients, n_folds)
+        _, labelled = dev_labelled(parts, features, lambda _: dev_pixels, patients, n_folds)
         common = (synthetic, synthetic_pixels, n_folds, seed, settings)
         dev_scores = cross_validated_scores(attacks, labelled, *common)
         splits = [("dev", dev, labelled.y, groups, dev_scores)]

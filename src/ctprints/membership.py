@@ -450,7 +450,7 @@ def dev_groups(dev, patients: dict[str, str] | None) -> np.ndarray | None:
     return None if patients is None else np.array([patients[i] for i in dev["image_id"]])
 
 
-def _dev_labelled(parts: dict, features, pixels: Callable, patients, n_folds: int):
+def dev_labelled(parts: dict, features, pixels: Callable, patients, n_folds: int):
     """The dev rows and their :class:`Labelled` (used 1, not-used 0), grouped by patient where
     patients are known and there are enough of them to cross-validate by patient."""
     dev = dev_rows(parts)
@@ -535,7 +535,7 @@ def group_scores(
             query_images,
         )
 
-    dev, labelled = _dev_labelled(parts, features, pixels, patients, n_folds)
+    dev, labelled = dev_labelled(parts, features, pixels, patients, n_folds)
     test = parts["test"]
     fitted = cross_fit(labelled, part_features(features, test), pixels(test))
     control = _control(labelled, len(parts["used"]), n_folds, seed)

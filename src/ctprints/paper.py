@@ -70,7 +70,6 @@ class PairClassifier:
         from autogluon.tabular import TabularPredictor
 
         self.rng_ = np.random.default_rng(self.seed)
-        self.synthetic_ = reference.synthetic
         project = _pca(reference.synthetic, self.components, self.seed)
         self.project_, self.synthetic_p_ = project, project(reference.synthetic)
         real = project(np.vstack([reference.used, reference.not_used]))
@@ -161,16 +160,10 @@ def autogluon_cv_scores(
     rows, score column ``autogluon``). Fold k's model is written to ``path/fold<k>``."""
     import pandas as pd
 
-    from ctprints.membership import Labelled, cross_fitted_scores
+    from ctprints.membership import cross_fitted_scores, dev_labelled
 
-    dev = dev_rows(parts)
-    labelled = Labelled(
-        part_features(features, dev),
-        np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
-        groups=dev_groups(dev, patients),
-    )
-    if labelled.groups is not None and len(set(labelled.groups[labelled.y == 1])) < 2:
-        labelled.groups = None  # as the attacks: too few patients to fold by patient
+    # As the attacks' dev images: folds of patients where there are enough of them.
+    dev, labelled = dev_labelled(parts, features, lambda part: None, patients, n_folds)
     fitted: list[PairClassifier] = []
 
     def make(name, _settings):
