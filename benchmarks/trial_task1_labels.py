@@ -21,8 +21,10 @@ of the test scores does:
   (:func:`ctprints.membership.final_scores`, recomputed here from the manifest and embeddings);
 - ``refit_top_share``: the top share of the refit scores, the share of used dev images, a rule
   free of the scale;
-- ``crossfit_youden``: Youden's threshold on the cross-fitted test scores (the run files' rule);
-- ``crossfit_prior``: the ``prior`` rule on the cross-fitted scores.
+- ``crossfit_youden``, ``crossfit_prior``, ``crossfit_f1``, ``crossfit_kappa``: each threshold
+  rule (:func:`ctprints.membership.choose_threshold`) on the cross-fitted test scores, as the
+  run files label them (:func:`ctprints.membership.label_images`; ``f1`` or ``kappa`` is the
+  default, ``task1.threshold: metric``).
 
 Writes runs.tsv, datasets.tsv and summary.md (mean and sd over the datasets given) to --out.
 """
@@ -39,12 +41,15 @@ from ctprints.io import read_image
 from ctprints.manifest import read_manifest
 from ctprints.membership import (
     DEFECT_AUC,
+    choose_threshold,
     dev_labelled,
     final_scores,
     group_rows,
+    hard_labels,
     label_images,
     part_features,
     read_patients,
+    top_share,
 )
 from ctprints.metrics import auc, hard_metrics, hindsight_f1
 from ctprints.plan import PATHS, fill
@@ -52,7 +57,14 @@ from ctprints.submission import read_run
 
 ATTACKS = ["gan_leaks", "gan_leaks_cal", "monte_carlo", "domias", "ssim_max", "meta"]
 EMBEDDERS = ["spectrum", "residual", "pixels", "resnet18"]
-APPROACHES = ["refit_youden", "refit_top_share", "crossfit_youden", "crossfit_prior"]
+APPROACHES = [
+    "refit_youden",
+    "refit_top_share",
+    "crossfit_youden",
+    "crossfit_prior",
+    "crossfit_f1",
+    "crossfit_kappa",
+]
 PAPER = "paper_f0.5_spectrum"
 
 
@@ -149,13 +161,10 @@ def refit_scores(dataset: str, group: str, embedder: str, dev_scores: pd.DataFra
 def label(approach: str, dev: pd.DataFrame, attack: str, test_scores: np.ndarray) -> np.ndarray:
     labels = dev.label.astype(int).to_numpy()
     if approach == "refit_top_share":
-        count = int(round(labels.mean() * len(test_scores)))
-        order = np.argsort(-test_scores, kind="stable")
-        out = np.zeros(len(test_scores), dtype=int)
-        out[order[:count]] = 1
-        return out
-    rule = "prior" if approach == "crossfit_prior" else "youden"
-    return label_images(dev[attack], labels, test_scores, rule)[0]
+        return top_share(test_scores, labels.mean())
+    if approach == "refit_youden":  # the labels before cross-fitting: the threshold alone
+        return hard_labels(test_scores, choose_threshold(dev[attack], labels, "youden"))
+    return label_images(dev[attack], labels, test_scores, approach.split("_")[1]).labels
 
 
 def approach_rows(dataset: str, group: str, embedder: str, patients_path: str | None) -> list:

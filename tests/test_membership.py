@@ -18,6 +18,7 @@ from ctprints.membership import (
     evaluation_table,
     final_scores,
     folds,
+    hard_labels,
     label_images,
     read_patients,
     select_run,
@@ -112,6 +113,22 @@ def test_thresholds_come_from_dev_labels_only() -> None:
         choose_threshold(scores, labels, "median")
 
 
+def test_metric_thresholds_maximise_the_challenge_metric_on_dev() -> None:
+    scores = np.arange(1, 11) / 10
+    labels = np.array([0, 0, 1, 0, 1, 0, 0, 1, 0, 1])  # ascending scores
+    # F1 rewards recall: it labels the top 8 used (F1 8/12), above the top 3 (F1 4/7), where
+    # Youden's TPR - FPR ties (1/3 both) and takes the top 3, and so does kappa.
+    assert choose_threshold(scores, labels, "f1") == pytest.approx(0.25)
+    assert choose_threshold(scores, labels, "kappa") == pytest.approx(0.75)
+    assert choose_threshold(scores, labels, "youden") == pytest.approx(0.75)
+    # Never below every dev score: at least one image is left "not used", even where labelling
+    # all of them used would score higher on dev (F1 18/19, against 16/18 at the lowest cut).
+    tied = np.array([1, 1, 1, 1, 1, 1, 1, 0, 1, 1])
+    assert choose_threshold(scores, tied, "f1") == pytest.approx(0.15)
+    # One score for every dev image (an epsilon-ball count of 0): no ranking, all used.
+    assert choose_threshold(np.zeros(4), np.array([0, 1, 0, 1]), "kappa") == 0.0
+
+
 class SizeShifted:
     """An attack whose scale moves with its reference: the first feature minus 0.1 per
     reference image, as calibration distances and epsilon-ball counts move when a refit
@@ -142,9 +159,10 @@ def test_cross_fitted_test_scores_share_the_out_of_fold_scale_that_refit_scores_
     # reference), more than the gap between used and not-used images.
     refit = SizeShifted().fit(Reference(dev.X, dev.X[dev.y == 0], dev.X[dev.y == 1])).score(test)
     dev_scores = fitted.dev["shifted"]
-    before, _ = label_images(dev_scores, dev.y, refit)
+    before = hard_labels(refit, choose_threshold(dev_scores, dev.y, "youden"))
     assert before.min() == before.max() == 0  # every test image alike: "not used"
-    after, threshold = label_images(dev_scores, dev.y, fitted.queries["shifted"])
+    after, threshold, rank_share = label_images(dev_scores, dev.y, fitted.queries["shifted"])
+    assert rank_share is None  # the threshold itself cut the cross-fitted scores
     # The labels follow the ranking: every image labelled used outscores every other one.
     scores = fitted.queries["shifted"]
     assert scores[after == 1].min() > scores[after == 0].max()
@@ -154,6 +172,11 @@ def test_cross_fitted_test_scores_share_the_out_of_fold_scale_that_refit_scores_
     np.testing.assert_array_equal(fitted.fold, folds(dev.y, 5, 0))
     assert constant_defect(dev_scores, dev.y, before).startswith("every test image is labelled")
     assert constant_defect(dev_scores, dev.y, after) is None
+    # Where the scale still moves, the labels go by rank: the dev share at the threshold.
+    guarded = label_images(dev_scores, dev.y, refit)
+    assert guarded.rank_share == pytest.approx(np.mean(dev_scores >= guarded.threshold))
+    assert refit[guarded.labels == 1].min() > refit[guarded.labels == 0].max()
+    assert hard_metrics(truth, guarded.labels)["f1"][0] >= 0.85
 
 
 def test_meta_is_cross_fitted_fold_by_fold() -> None:
@@ -163,7 +186,7 @@ def test_meta_is_cross_fitted_fold_by_fold() -> None:
     names = ["gan_leaks", "domias", "meta"]
     fitted = cross_fitted_scores(names, labelled, synthetic, queries=queries)
     truth = np.r_[np.ones(20), np.zeros(20)].astype(int)
-    labels, _ = label_images(fitted.dev["meta"], labelled.y, fitted.queries["meta"])
+    labels = label_images(fitted.dev["meta"], labelled.y, fitted.queries["meta"]).labels
     assert hard_metrics(truth, labels)["f1"][0] >= 0.8
     # Without queries, the dev scores are the same out-of-fold scores.
     np.testing.assert_allclose(
@@ -180,10 +203,10 @@ def test_patient_consistent_labels_give_every_slice_of_a_patient_one_label() -> 
     # Patient x straddles it slice by slice; its mean (0.6) is above it.
     scores = np.array([0.3, 0.9, 0.1, 0.2, 0.9])
     units = ["x", "x", "y", "y", "z"]
-    labels, threshold = label_images(dev_scores, dev_labels, scores, "youden", dev_units, units)
+    labels, threshold, _ = label_images(dev_scores, dev_labels, scores, "youden", dev_units, units)
     assert threshold == pytest.approx(0.5)
     assert labels.tolist() == [1, 1, 0, 0, 1]
-    by_image, _ = label_images(dev_scores, dev_labels, scores)
+    by_image = label_images(dev_scores, dev_labels, scores).labels
     assert by_image[0] != by_image[1]
 
 
@@ -191,8 +214,11 @@ def test_cross_validated_labels_cut_each_fold_by_the_other_folds_threshold() -> 
     scores = np.array([0.9, 0.8, 0.2, 0.1, 5.9, 5.8, 5.2, 5.1])
     labels = np.array([1, 1, 0, 0, 1, 1, 0, 0])
     fold = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    # Each fold's threshold comes from the other fold, on another scale: labels go constant.
-    assert cross_validated_labels(scores, labels, fold).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    # Each fold's threshold comes from the other fold, on another scale: the threshold alone
+    # labels fold 0 all "not used" and fold 1 all "used"; by rank, the dev share (a half).
+    assert cross_validated_labels(scores, labels, fold, "youden").tolist() == labels.tolist()
+    alone = [hard_labels(scores[fold == k], 0.5 + 5 * (1 - k)) for k in (0, 1)]
+    assert np.concatenate(alone).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
     # On one scale, each fold's labels follow its scores.
     steady = np.array([0.9, 0.8, 0.2, 0.1, 0.85, 0.75, 0.25, 0.15])
     assert cross_validated_labels(steady, labels, fold).tolist() == labels.tolist()

@@ -56,6 +56,7 @@ def test_the_default_config_plans_the_small_demo_in_full() -> None:
     assert plan.cnn_embedders == ["resnet18"]
     assert plan.task2_run == "tsne_kmeans_spectrum"
     assert plan.task1_run is None and plan.task1_metric == "f1"  # chosen on dev, by F1
+    assert plan.task1_threshold == "f1"  # task1.threshold: metric, the challenge's metric
     assert plan.paper_runs == {("spectrum", "0.5"): "paper_f0.5_spectrum"}
     assert plan.autogluon_runs == {"spectrum": "autogluon_spectrum"}
     assert len(plan.task1_candidates()) == len(plan.attacks) * len(EMBEDDERS) + 1
@@ -64,6 +65,14 @@ def test_the_default_config_plans_the_small_demo_in_full() -> None:
         *(f"results/demo/submissions/task1/group{i}/submitted.csv" for i in (1, 2, 3)),
         *(f"results/demo/submissions/task1/group{i}/paper_f0.5_spectrum.csv" for i in (1, 2, 3)),
     ]
+
+
+def test_the_threshold_rule_follows_the_challenge_metric_unless_named() -> None:
+    assert build_plan(config_with(**{"task1.metric": "kappa"})).task1_threshold == "kappa"
+    named = config_with(**{"task1.metric": "kappa", "task1.threshold": "youden"})
+    assert build_plan(named).task1_threshold == "youden"
+    with pytest.raises(ConfigError, match="task1.threshold: 'median' is not one of"):
+        config_with(**{"task1.threshold": "median"})
 
 
 def test_task2_runs_are_every_method_embedder_and_network_round() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -203,20 +204,47 @@ def final_scores(
 # ----------------------------------------------------------------------------- hard labels
 
 
-THRESHOLD_RULES = ("youden", "prior")
+THRESHOLD_RULES = ("f1", "kappa", "youden", "prior")
 
 
-def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "youden") -> float:
+def _metric_cut(scores: np.ndarray, labels: np.ndarray, metric: str) -> float:
+    """The cut that maximises ``metric`` (F1 of used, or Cohen's kappa) of ``score >= cut`` on
+    the labelled scores, halfway between two consecutive distinct scores, so that at least one
+    labelled image falls on each side; ties go to the lowest cut (the most images used). Where
+    every score is the same, that score: every image used."""
+    order = np.argsort(-scores, kind="stable")
+    ranked, y = scores[order], labels[order].astype(np.float64)
+    n, positives = len(y), y.sum()
+    # k = the number labelled used, where the cut can fall between ranked[k - 1] and ranked[k]
+    k = np.flatnonzero(ranked[:-1] > ranked[1:]) + 1
+    if len(k) == 0:  # one score for every image: no ranking; F1 is best with all used
+        return float(ranked[0])
+    tp = np.cumsum(y)[k - 1]
+    fp, fn = k - tp, positives - tp
+    if metric == "f1":
+        value = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+    else:
+        observed = (tp + (n - positives - fp)) / n
+        chance = (positives * k + (n - positives) * (n - k)) / n**2
+        value = (observed - chance) / np.where(chance < 1, 1 - chance, 1)
+    best = k[np.flatnonzero(value >= value.max() - 1e-12)[-1]]
+    return float((ranked[best - 1] + ranked[best]) / 2)
+
+
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "f1") -> float:
     """A score threshold from labelled (dev) scores only; ``score >= threshold`` means used.
 
-    ``youden`` maximises TPR - FPR, with the threshold halfway between the lowest dev score
-    it labels used and the next lower one, so that new images a little below the dev images
-    are not all cut off; ``prior`` labels as many images used as the dev share of used images.
-    The test set's balance is never looked at.
+    ``f1`` and ``kappa`` maximise the challenge's metric on the labelled scores (the cut between
+    two of them, the lowest of equal ones: at least one image on each side). ``youden``
+    maximises TPR - FPR, halfway between the lowest score it labels used and the next lower one;
+    ``prior`` labels as many images used as the dev share of used images. The test set's
+    balance is never looked at.
     """
     from sklearn.metrics import roc_curve
 
     scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels)
+    if rule in ("f1", "kappa"):
+        return _metric_cut(scores, labels, rule)
     if rule == "youden":
         fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
         best = int(np.argmax(tpr - fpr))
@@ -233,6 +261,15 @@ def hard_labels(scores: np.ndarray, threshold: float) -> np.ndarray:
     return (np.asarray(scores) >= threshold).astype(int)
 
 
+def top_share(scores: np.ndarray, share: float) -> np.ndarray:
+    """1 for the ``share`` of highest scores (at least one image, and at least one left out)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    count = int(np.clip(round(share * len(scores)), 1, max(len(scores) - 1, 1)))
+    out = np.zeros(len(scores), dtype=int)
+    out[np.argsort(-scores, kind="stable")[:count]] = 1
+    return out
+
+
 def _by_unit(scores: np.ndarray, units: Sequence | None) -> tuple[np.ndarray, np.ndarray]:
     """Mean score per unit (patient or pseudo-patient; each row its own unit without units) and
     each row's unit index."""
@@ -243,35 +280,51 @@ def _by_unit(scores: np.ndarray, units: Sequence | None) -> tuple[np.ndarray, np
     return np.bincount(inverse, scores) / np.bincount(inverse), inverse
 
 
+class Labelling(NamedTuple):
+    """Hard labels (1 used), the dev threshold, and the dev share used at that threshold where
+    the labels went by rank instead (``None`` where the threshold cut the scores)."""
+
+    labels: np.ndarray
+    threshold: float
+    rank_share: float | None
+
+
 def label_images(
     dev_scores: np.ndarray,
     dev_labels: np.ndarray,
     scores: np.ndarray,
-    rule: str = "youden",
+    rule: str = "f1",
     dev_units: Sequence | None = None,
     units: Sequence | None = None,
-) -> tuple[np.ndarray, float]:
-    """Hard labels (1 used) of ``scores`` and the threshold, chosen on labelled dev scores only
+) -> Labelling:
+    """Hard labels of ``scores`` from a threshold chosen on labelled dev scores only
     (:func:`choose_threshold`).
 
     The dev scores must be on the scale of ``scores``: out-of-fold dev scores with cross-fitted
-    test scores (:func:`cross_fitted_scores`). With ``units`` (the patient, or pseudo-patient,
-    of each image) an image takes its unit's label: the unit's mean score against a threshold
-    chosen on the dev units' mean scores (``dev_units``; each dev image its own unit without).
+    test scores (:func:`cross_fitted_scores`). Where the threshold would still label every image
+    alike (an attack whose new images score apart from its dev images, as count-based ones can),
+    the share of dev images it labels used is labelled used by rank instead, and
+    ``rank_share`` says so. With ``units`` (the patient, or pseudo-patient, of each image) an
+    image takes its unit's label: the unit's mean score against a threshold chosen on the dev
+    units' mean scores (``dev_units``; each dev image its own unit without).
     """
     dev_labels = np.asarray(dev_labels, dtype=int)
     dev_values, dev_index = _by_unit(dev_scores, dev_units)
     first = np.unique(dev_index, return_index=True)[1]
     threshold = choose_threshold(dev_values, dev_labels[first], rule)
     values, index = _by_unit(scores, units)
-    return hard_labels(values, threshold)[index], threshold
+    labels = hard_labels(values, threshold)
+    share = float(np.mean(dev_values >= threshold))
+    if len(values) > 1 and labels.min() == labels.max() and 0 < share < 1:
+        return Labelling(top_share(values, share)[index], threshold, share)
+    return Labelling(labels[index], threshold, None)
 
 
 def cross_validated_labels(
     scores: np.ndarray,
     labels: np.ndarray,
     fold: np.ndarray,
-    rule: str = "youden",
+    rule: str = "f1",
     units: Sequence | None = None,
 ) -> np.ndarray:
     """Hard labels of out-of-fold dev scores as a run file would label new images: fold k's
@@ -281,14 +334,14 @@ def cross_validated_labels(
     out = np.zeros(len(scores), dtype=int)
     for k in np.unique(fold):
         train, test = fold != k, fold == k
-        out[test], _ = label_images(
+        out[test] = label_images(
             scores[train],
             labels[train],
             scores[test],
             rule,
             None if units is None else units[train],
             None if units is None else units[test],
-        )
+        ).labels
     return out
 
 
@@ -319,7 +372,7 @@ SELECT_METRICS = ("f1", "kappa")
 def select_run(
     candidates: Mapping,
     metric: str = "f1",
-    rule: str = "youden",
+    rule: str = "f1",
     fixed: str | None = None,
 ):
     """The submitted run of one group, chosen on dev by the challenge's metric.

@@ -251,6 +251,7 @@ class RunPlan:
     attack_settings: dict[str, dict]
     task1_run: str | None  # <attack>_<embedder> of task1.run; None: chosen on dev
     task1_metric: str  # the challenge's metric that chooses the submitted run: f1 or kappa
+    task1_threshold: str  # the hard labels' threshold rule: f1, kappa, youden or prior
     paper_embedders: tuple[str, ...]
     paper_fractions: tuple[str, ...]  # as written in names: 0.5, 1
     audit_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # dataset -> groups
@@ -1089,6 +1090,7 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
         attack_settings=attack_settings(task1, list(attacks)),
         task1_run=_task1_run(task1["run"]),
         task1_metric=task1["metric"],
+        task1_threshold=task1["metric"] if task1["threshold"] == "metric" else task1["threshold"],
         paper_embedders=_checked_paper(paper, embedders),
         paper_fractions=tuple(f"{fraction:g}" for fraction in paper["fractions"]),
         audit_groups=_audit_groups(

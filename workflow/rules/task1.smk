@@ -53,7 +53,7 @@ rule run_file_task1:
         runtime=per_attempt(5),
     params:
         column=lambda wildcards: wildcards.attack,
-        threshold=lookup(dpath="task1/threshold", within=config),
+        threshold=PLAN.task1_threshold,
     script:
         "../scripts/run_file_task1.py"
 
@@ -106,7 +106,7 @@ use rule run_file_task1 as run_file_paper with:
         "logs/run_file_paper/{dataset}_{group}_paper_f{fraction}_{paper_embedder}.log",
     params:
         column="paper",
-        threshold=lookup(dpath="task1/threshold", within=config),
+        threshold=PLAN.task1_threshold,
 
 
 rule task1_autogluon:
@@ -157,7 +157,7 @@ use rule run_file_task1 as run_file_autogluon with:
         "logs/run_file_autogluon/{dataset}_{group}_autogluon_{paper_embedder}.log",
     params:
         column="autogluon",
-        threshold=lookup(dpath="task1/threshold", within=config),
+        threshold=PLAN.task1_threshold,
 
 
 rule select_task1:
@@ -183,7 +183,7 @@ rule select_task1:
     params:
         runs=PLAN.task1_candidates(),
         metric=lookup(dpath="task1/metric", within=config),
-        threshold=lookup(dpath="task1/threshold", within=config),
+        threshold=PLAN.task1_threshold,
         fixed=PLAN.task1_run,
     script:
         "../scripts/select_task1.py"

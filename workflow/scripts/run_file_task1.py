@@ -29,7 +29,7 @@ if len(set(dev.label)) < 2:
     log.info("no held-out dev images: threshold 0.5 on the predicted probability")
 else:
     by_patient = "patient" in test and test.patient.notna().all() and dev.patient.notna().all()
-    labels, threshold = label_images(
+    labels, threshold, rank_share = label_images(
         dev[attack],
         dev.label.astype(int),
         test[attack],
@@ -39,6 +39,14 @@ else:
     )
     if by_patient:
         log.info("one label per patient: %d test patients", test.patient.nunique())
+    if rank_share is not None:
+        log.warning(
+            "the %s threshold %.6g labels every test image alike (its test scores lie apart "
+            "from the dev ones): the top %.3f of them, its dev share, are labelled used by rank",
+            rule,
+            threshold,
+            rank_share,
+        )
     defect = constant_defect(dev[attack], dev.label.astype(int), labels)
     if defect:
         log.warning("DEFECT: %s", defect)
