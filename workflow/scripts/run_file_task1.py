@@ -41,8 +41,8 @@ else:
         log.info("one label per patient: %d test patients", test.patient.nunique())
     if rank_share is not None:
         log.warning(
-            "the %s threshold %.6g labels every test image alike (its test scores lie apart "
-            "from the dev ones): the top %.3f of them, its dev share, are labelled used by rank",
+            "the %s threshold %.6g labels every test image alike: the top %.3f of them, the "
+            "share it labels used on dev, are labelled used by rank",
             rule,
             threshold,
             rank_share,
