@@ -163,7 +163,7 @@ def test_changing_epochs_replans_training_but_no_embedding_or_tsne(built) -> Non
     jobs = planned_jobs(result.stdout)
     assert jobs.get("train_round0") == 3 and jobs.get("train_round1") == 3
     assert set(jobs) <= {"train_round0", *AFTER_PSEUDO_LABELS}
-    # The user's loop (README "Rerunning one stage"): the edited stage says why it reruns.
+    # The user's loop (docs/usage.md "Rerunning one stage"): the edited stage says why it reruns.
     assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"train_round0"}
 
 

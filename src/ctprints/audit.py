@@ -729,8 +729,8 @@ def verdict(
     under decide_on lower and point: an AUC or TPR over its bound fails only where that
     statistic beats chance after the choice of the best of N attacks (its p < alpha). Without
     the guard, the best of 24 attacks on 2 member patients reaches an AUC near 1 on data without
-    any leakage (README "Auditing"). Under "upper" no guard applies: the whole interval must be
-    within budget.
+    any leakage (docs/task1-and-audit.md). Under "upper" no guard applies: the whole interval
+    must be within budget.
 
     Where the patients allow no p-value below alpha (``stats["p_floor"]`` >= alpha, e.g. 2
     members and 2 holdout patients: 1/6), no test can fail, and a group that fails no criterion
@@ -1227,7 +1227,7 @@ def run_audit(
         synthetic_pixels,
     )
     # The distance test in every candidate feature space, corrected for looking in several:
-    # in the chosen attack's space alone it would follow the choice (README "Auditing").
+    # in the chosen attack's space alone it would follow the choice (docs/task1-and-audit.md).
     spaces = {
         name: (part_features(frame, synthetic), part_features(frame, dev))
         for name, frame in features_by_embedder.items()

@@ -1,4 +1,4 @@
-"""From a dataset's config (roles mapped to folders, DATA.md) to the list of image folders to read.
+"""From a dataset's config (roles mapped to folders, docs/data.md) to the image folders to read.
 
 A dataset config names folders per role. Task 1 has one mapping per group; task 2 has one mapping.
 A ``preset`` fills in the folder names of a known ImageCLEF edition, relative to ``root``; any role

@@ -47,7 +47,7 @@ SCALES = {
     # group has 2 used and 2 not-used dev patients, the fewest the membership audit takes.
     "tiny": Scale(32, 4, {"group1": (8, 4), "group2": (8, 4)}, 16, 2, 16, 8, 30, 16, 8),
     # group1: 8 used of 24 patients, so that 4 members and 12 holdout patients are in dev, the
-    # fewest with which the audit can show its memorisation beyond chance (README "Auditing").
+    # fewest with which the audit can show its memorisation beyond chance (docs/task1-and-audit.md).
     "small": Scale(64, 8, {"group1": (24, 8), "group2": (32, 16)}, 150, 6, 100, 50, 300, 32, 16),
     "full": Scale(
         256, 20, {"group1": (20, 10), "group2": (600, 300)}, 10000, 20, 500, 500, 5000, 32, 32
@@ -261,8 +261,8 @@ def _family(task2: dict[str, Any]) -> str:
     """The one family of the single-family scenarios and of unseen_sibling's sibling (the
     schema's default when unset). ``vae``: at the demo's 300 CPU steps every GAN collapses to a
     few modes of its own, so image content alone tells two GANs apart; the VAE's samples are as
-    varied as the real slices, so only its fingerprint differs between seeds (README "Benchmark
-    scenarios")."""
+    varied as the real slices, so only its fingerprint differs between seeds
+    (docs/benchmark-and-study.md)."""
     return task2.get("family") or "vae"
 
 
@@ -451,7 +451,8 @@ def _plan_task2(
 
 
 def dataset_spec(plan: Plan, root: str = "data/demo") -> dict[str, Any]:
-    """The dataset config (DATA.md roles to folders) of the layout :func:`write_layout` writes."""
+    """The dataset config (roles to folders, docs/data.md) of the layout :func:`write_layout`
+    writes."""
     known = plan.task2_known()
     if plan.layout == "2025":
         task2 = {"preset": "imageclef2025", "root": f"{root}/task2"}

@@ -1,9 +1,9 @@
 """Reading CT slices from disk as single-channel uint8 arrays, and scanning image folders.
 
-Every image in the workflow enters through :func:`read_image`, so the rules in DATA.md live here:
-grayscale (``L``) and grayscale-palette (``P``) PNGs are accepted, as are RGB/RGBA files whose
-three colour channels are identical; 16-bit, real colour, truncated and non-PNG files raise an
-:class:`ImageError` that names the file.
+Every image in the workflow enters through :func:`read_image`, so the image rules of docs/data.md
+live here: grayscale (``L``) and grayscale-palette (``P``) PNGs are accepted, as are RGB/RGBA
+files whose three colour channels are identical; 16-bit, real colour, truncated and non-PNG files
+raise an :class:`ImageError` that names the file.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ class Paths:
 
 
 PATHS = Paths()
-# What rule audit writes per group (README "Auditing synthetic images before release").
+# What rule audit writes per group (docs/task1-and-audit.md).
 AUDIT_FILES = {
     "risk": "risk.csv",
     "patients": "patients.csv",
@@ -151,7 +151,7 @@ class Task2Plan:
 
     @property
     def unseen_label(self) -> str:
-        """The name pseudo-labels give the unseen generator (DATA.md: model_<k> continuing)."""
+        """The name pseudo-labels give the unseen generator (docs/data.md: model_<k> continuing)."""
         return new_labels(list(self.labels), 1, self.new_label)[0]
 
     @property

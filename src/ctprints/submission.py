@@ -1,4 +1,4 @@
-"""Run files in the challenge format (DATA.md): ``<image_id>,<label>`` lines, no header."""
+"""Run files in the challenge format (docs/data.md): ``<image_id>,<label>`` lines, no header."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 # Membership audit before release: per Task 1 group, the risk of every dev real image, the
 # evidence, set-level statistics with patient-bootstrap intervals, and a verdict against the
-# budget (README "Auditing synthetic images before release"). Reads only the dev folders.
+# budget (docs/task1-and-audit.md). Reads only the dev folders.
 
 
 rule audit_group:

@@ -175,7 +175,7 @@ def pseudo_images(wildcards):
 
 
 def pseudo_label(wildcards):
-    """The name of the unseen generator (DATA.md: model_<k> continuing, or new_label)."""
+    """The name of the unseen generator (docs/data.md: model_<k> continuing, or new_label)."""
     return task2_of(wildcards).unseen_label
 
 

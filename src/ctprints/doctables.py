@@ -1,0 +1,150 @@
+"""Results tables in the README and docs, generated from committed results files.
+
+A generated table sits between two markers in a Markdown file::
+
+    <!-- generated: study_task2 -->
+    ...
+    <!-- end generated -->
+
+and :func:`render` rebuilds it from its source (:data:`TABLES`: name -> source file and
+renderer). ``make docs`` rewrites every marked block (``python -m ctprints.doctables FILE...``);
+``--check`` exits 1 naming each block that differs from its source, which the tests run, so no
+table is ever copied by hand or left behind its results file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
+
+
+class DocTableError(ValueError):
+    """A marked block that names no known table, or a source file that is missing."""
+
+
+def _pm(mean: float, sd: float) -> str:
+    return f"{mean:.3f}" if pd.isna(sd) else f"{mean:.3f} ± {sd:.3f}"
+
+
+def study_task2(source: Path) -> str:
+    """Per study scenario: the best run and the best of the paper's runs, Task 2 accuracy,
+    mean ± sd over the benchmark seeds. Descriptive: no test of a difference."""
+    board = pd.read_csv(source, sep="\t")
+    board = board[board.task == "task2"]
+    lines = [
+        "| scenario | seeds | best run | accuracy | best of the paper's runs | accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scenario, rows in board.groupby("scenario", sort=True):
+        ranked = rows.sort_values(["mean", "sd", "run"], ascending=[False, True, True])
+        best, paper = ranked.iloc[0], ranked[ranked.paper.astype(bool)]
+        top = paper.iloc[0] if len(paper) else None
+        lines.append(
+            f"| `{scenario}` | {best.seeds} | `{best.run}` | {_pm(best['mean'], best['sd'])} | "
+            + ("- | - |" if top is None else f"`{top.run}` | {_pm(top['mean'], top['sd'])} |")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    """``node`` with a local ``$ref`` followed (its own keys win over the target's)."""
+    while "$ref" in node:
+        target = schema
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _type(node: dict) -> str:
+    kind = node.get("type", "")
+    kind = " or ".join(kind) if isinstance(kind, list) else kind
+    if "enum" in node:
+        kind = " \\| ".join(f"`{_cell(value)}`" for value in node["enum"])
+    return kind
+
+
+def _cell(value) -> str:
+    import json
+
+    if value is None:
+        return "null"
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text.replace("|", "\\|")
+
+
+def _rows(schema: dict, node: dict, key: str, out: list[str], depth: int = 0) -> None:
+    node = _resolve(schema, node)
+    if key:
+        default = f"`{_cell(node['default'])}`" if "default" in node else ""
+        text = " ".join(str(node.get("description", "")).split()).replace("|", "\\|")
+        out.append(f"| `{key}` | {_type(node)} | {default} | {text} |")
+    if depth > 6:
+        return
+    for name, child in node.get("properties", {}).items():
+        _rows(schema, child, f"{key}.{name}" if key else name, out, depth + 1)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        _rows(schema, extra, f"{key}.<name>", out, depth + 1)
+
+
+def config_reference(source: Path) -> str:
+    """Every key of the config schema: its type, default and description, in schema order."""
+    import yaml
+
+    schema = yaml.safe_load(source.read_text())
+    rows: list[str] = []
+    _rows(schema, schema, "", rows)
+    return "\n".join(["| key | type | default | description |", "|---|---|---|---|", *rows]) + "\n"
+
+
+TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
+    "study_task2": ("docs/study/leaderboard.tsv", study_task2),
+    "config_reference": ("workflow/schemas/config.schema.yaml", config_reference),
+}
+
+
+def render(text: str, root: Path, where: str = "") -> str:
+    """``text`` with every marked block rebuilt from its source under ``root``."""
+
+    def block(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in TABLES:
+            known = ", ".join(TABLES)
+            raise DocTableError(f"{where}: generated block {name!r} is not a table; known: {known}")
+        source, renderer = TABLES[name]
+        if not (root / source).is_file():
+            raise DocTableError(f"{where}: table {name!r}: source {source} does not exist")
+        return match.group(1) + renderer(root / source) + match.group(4)
+
+    return BLOCK.sub(block, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--root", type=Path, default=Path("."))
+    parser.add_argument("--check", action="store_true", help="exit 1 where a table is stale")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in args.files:
+        text = path.read_text()
+        new = render(text, args.root, str(path))
+        if new != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new)
+    for path in stale:
+        print(f"{path}: {'stale' if args.check else 'regenerated'} table(s)", file=sys.stderr)
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
