@@ -191,7 +191,7 @@ def test_bad_audit_input_stops_naming_the_group_and_writes_nothing(
     write_config(tmp_path, {"clef": _dataset(tmp_path, bad=group)}, ["clef"], **SETTINGS)
     result = run_snakemake(tmp_path, "audit", check=False)
     assert result.returncode != 0
-    log = (tmp_path / "logs/audit/clef_bad.log").read_text()
+    log = (tmp_path / "logs/audit_group/clef_bad.log").read_text()
     assert "task1 group bad" in log and message in log
     _assert_no_audit_output(tmp_path, "bad")
 

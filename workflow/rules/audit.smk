@@ -18,9 +18,9 @@ rule audit_group:
         scores=audit_output("scores", item="score histogram"),
         report=audit_output("report", item="audit page"),
     log:
-        "logs/audit/{dataset}_{group}.log",
+        "logs/audit_group/{dataset}_{group}.log",
     benchmark:
-        "logs/benchmarks/audit/{dataset}_{group}.tsv"
+        "logs/benchmarks/audit_group/{dataset}_{group}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 2
@@ -50,7 +50,7 @@ rule audit_gate:
     input:
         **PLAN.audit_verdicts(),
     log:
-        "logs/audit/gate.log",
+        "logs/audit_gate/gate.log",
     conda:
         "../../envs/core.yaml"
     threads: 1
