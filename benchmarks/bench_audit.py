@@ -72,7 +72,7 @@ def phase(name: str, data: Path, out: Path) -> dict:
 
     from ctprints import audit
     from ctprints.embed import pixel_features
-    from ctprints.plan import AUDIT_FILES
+    from ctprints.paths import AUDIT_FILES
 
     cached = np.load(data)
     real, synthetic = cached["real"], cached["synthetic"]

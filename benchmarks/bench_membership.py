@@ -40,7 +40,7 @@ def images(count: int, seed: int, size: int = 256) -> np.ndarray:
 def run(method: str, n_synthetic: int, n_queries: int) -> dict:
     import tracemalloc
 
-    from ctprints.attacks import GanLeaks, Reference, SsimMax, _distances
+    from ctprints.attacks import GanLeaks, Reference, SsimMax, pairwise_distances
     from ctprints.embed import pixel_features
 
     synthetic = images(n_synthetic, 0)
@@ -59,7 +59,7 @@ def run(method: str, n_synthetic: int, n_queries: int) -> dict:
         scores = GanLeaks().fit(reference).score(q_features)
     elif method == "gan_leaks_brute":
         attack = GanLeaks().fit(reference)
-        scores = -_distances(attack.scale_(q_features), attack.synthetic_).min(axis=1)
+        scores = -pairwise_distances(attack.scale_(q_features), attack.synthetic_).min(axis=1)
     elif method == "ssim_max":
         scores = SsimMax(candidates=50).fit(reference).score(q_features, queries)
     elif method == "ssim_max_brute":

@@ -52,7 +52,7 @@ from ctprints.membership import (
     top_share,
 )
 from ctprints.metrics import auc, hard_metrics, hindsight_f1
-from ctprints.plan import PATHS, fill
+from ctprints.paths import PATHS, fill
 from ctprints.submission import read_run
 
 ATTACKS = ["gan_leaks", "gan_leaks_cal", "monte_carlo", "domias", "ssim_max", "meta"]

@@ -10,6 +10,7 @@ from conftest import gray, save
 from ctprints.embed import (
     CNN_BACKBONES,
     EmbedderError,
+    bare_backbone,
     check_state_dict,
     embed_paths,
     make_embedder,
@@ -148,3 +149,15 @@ def test_every_backbone_gives_pooled_features_of_its_documented_width(name) -> N
     assert features.shape == (2, CNN_BACKBONES[name][2])
     assert np.isfinite(features).all()
     assert embedder.size_ == (299 if name == "inception_v3" else 224)
+
+
+def test_a_bare_backbone_is_randomly_initialised_and_never_downloads(monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setenv("TORCH_HOME", "/nonexistent")  # a download would fail here
+    torch.manual_seed(0)
+    first = bare_backbone("resnet18")
+    torch.manual_seed(1)
+    second = bare_backbone("resnet18")
+    assert type(first).__name__ == "ResNet"
+    assert not torch.equal(first.conv1.weight, second.conv1.weight)

@@ -14,8 +14,9 @@ import yaml
 from conftest import REPO, write_layout
 from snakemake.utils import validate
 
+from ctprints.checks import build_plan
 from ctprints.config import ConfigError, check_config
-from ctprints.plan import PATHS, build_plan, fill, input_key, one_of
+from ctprints.paths import PATHS, fill, input_key, one_of
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 EMBEDDERS = ("spectrum", "residual", "pixels", "resnet18")  # config.yaml's

@@ -146,17 +146,18 @@ class MonteCarlo(GanLeaks):
             raise MembershipError("monte_carlo chooses epsilon on used images; none were given")
         labelled = self.scale_(np.vstack([reference.used, reference.not_used]))
         labels = np.r_[np.ones(len(reference.used)), np.zeros(len(reference.not_used))]
-        pairwise = _distances(labelled, self.synthetic_)
+        pairwise = pairwise_distances(labelled, self.synthetic_)
         candidates = np.quantile(pairwise, self.quantiles)
         aucs = [roc_auc_score(labels, (pairwise <= eps).mean(axis=1)) for eps in candidates]
         self.epsilon_ = float(candidates[int(np.argmax(aucs))])
         return self
 
     def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
-        return (_distances(self.scale_(queries), self.synthetic_) <= self.epsilon_).mean(axis=1)
+        near = pairwise_distances(self.scale_(queries), self.synthetic_) <= self.epsilon_
+        return near.mean(axis=1)
 
 
-def _distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
+def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """Euclidean distances (len(a), len(b)), computed in chunks of rows of ``a``."""
     out = np.empty((len(a), len(b)), dtype=np.float32)
     b_sq = (b.astype(np.float64) ** 2).sum(axis=1)
@@ -174,7 +175,7 @@ def _log_kde(train: np.ndarray, points: np.ndarray, scale: float) -> np.ndarray:
 
     n, d = train.shape
     h = max(scale, 1e-6) * n ** (-1.0 / (d + 4))
-    squared = _distances(points, train).astype(np.float64) ** 2
+    squared = pairwise_distances(points, train).astype(np.float64) ** 2
     return logsumexp(-squared / (2 * h * h), axis=1) - np.log(n) - d / 2 * np.log(2 * np.pi * h * h)
 
 

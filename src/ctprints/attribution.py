@@ -16,12 +16,10 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+# scikit-learn and scipy are imported where they are used: ctprints.checks imports this module's
+# names while snakemake parses the Snakefile, and every parse (every job, under a cluster
+# profile) would pay over a second for them.
 
 
 class AttributionError(ValueError):
@@ -72,6 +70,8 @@ def map_clusters(
     training rows named correctly. Clusters left without a label (fewer training generators than
     clusters, or clusters holding only test rows) get new labels, in order of cluster size.
     """
+    from scipy.optimize import linear_sum_assignment
+
     clusters = np.asarray(clusters)
     labels = np.asarray(labels, dtype=object)
     train = np.array([label is not None for label in labels])
@@ -100,6 +100,10 @@ def _training_mask(y: Sequence[str | None]) -> np.ndarray:
 
 
 def _reducer(pca: int | None, n_rows: int, n_features: int, random_state: int):
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     steps = [StandardScaler()]
     if pca and pca < min(n_rows, n_features):
         steps.append(PCA(n_components=pca, random_state=random_state))
@@ -130,6 +134,8 @@ class KMeansAttribution:
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: Sequence[str | None]) -> KMeansAttribution:
+        from sklearn.cluster import KMeans
+
         X = np.asarray(X, dtype=np.float64)
         _training_mask(y)
         if self.standardise:
@@ -233,6 +239,8 @@ class OpenSetAttribution:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fit ``reducer_`` and ``classifier_`` on the training rows; return the reduced
         training rows and all rows reduced."""
+        from sklearn.linear_model import LogisticRegression
+
         self.reducer_ = _reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
         reference = self.reducer_.fit_transform(X[train])
         self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
@@ -240,6 +248,8 @@ class OpenSetAttribution:
 
     def _split_new(self, rows: np.ndarray, n_new: int) -> np.ndarray:
         """Which of ``n_new`` new generators each of ``rows`` belongs to (k-means above one)."""
+        from sklearn.cluster import KMeans
+
         if n_new == 1:
             return np.zeros(len(rows), dtype=int)
         return KMeans(n_new, n_init=10, random_state=self.random_state).fit_predict(rows)
@@ -363,6 +373,9 @@ class SubsetAttribution(OpenSetAttribution):
         real_X: np.ndarray | None = None,
         real_labels: Sequence[str] | None = None,
     ) -> SubsetAttribution:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
         X = np.asarray(X, dtype=np.float64)
         train, labels, known = self._training_labels(y)
         real_X, real_labels = self._real_subsets(X.shape[1], real_X, real_labels, known)
@@ -433,6 +446,7 @@ class NoveltyAttribution(OpenSetAttribution):
     ) -> tuple[float, float, np.ndarray]:
         """AUC and one-sided p of reference-vs-queries, and which queries score as new."""
         from scipy.stats import mannwhitneyu
+        from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
         rows = np.vstack([reference, queries])
@@ -447,6 +461,8 @@ class NoveltyAttribution(OpenSetAttribution):
         return auc, float(test.pvalue), query_score > cut
 
     def fit(self, X: np.ndarray, y: Sequence[str | None]) -> NoveltyAttribution:
+        from sklearn.linear_model import LogisticRegression
+
         X = np.asarray(X, dtype=np.float64)
         train, labels, known = self._training_labels(y)
         reference, Z = self._fit_classifier(X, train, labels)

@@ -484,14 +484,14 @@ def _unit_distances(
 ) -> np.ndarray:
     """(S, U) float32: each (scaled) synthetic image's distance to the nearest image of each
     unit (patient), computed in chunks of synthetic rows so that memory stays bounded."""
-    from ctprints.attacks import _distances
+    from ctprints.attacks import pairwise_distances
 
     order = np.argsort(units, kind="stable")
     starts = np.searchsorted(units[order], np.arange(n_units))
     real = real[order]
     out = np.empty((len(synthetic), n_units), dtype=np.float32)
     for start in range(0, len(synthetic), chunk):
-        distances = _distances(synthetic[start : start + chunk], real)
+        distances = pairwise_distances(synthetic[start : start + chunk], real)
         out[start : start + chunk] = np.minimum.reduceat(distances, starts, axis=1)
     return out
 
@@ -1305,7 +1305,7 @@ def run_audit(
 def write_audit(
     result: Audit, outputs: dict[str, str | Path], k: int = 12, files: tuple[str, ...] = ()
 ) -> None:
-    """Every file of one audit (``outputs``: the names of ``ctprints.plan.AUDIT_FILES`` -> path;
+    """Every file of one audit (``outputs``: the names of ``ctprints.paths.AUDIT_FILES`` -> path;
     the page links the figures by their file names, so they belong beside it). ``files`` (for
     example the patients file, which decides membership) are hashed on the page beside the
     image folders."""

@@ -22,8 +22,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import fft as spfft
-from scipy import ndimage
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -58,6 +56,8 @@ def radial_spectrum(images: np.ndarray, bins: int = 32) -> np.ndarray:
 def dct_band_energies(images: np.ndarray, bands: int = 8) -> np.ndarray:
     """Log mean energy of the 2-D DCT in a ``bands`` x ``bands`` grid of frequency bands."""
     pixels = images.astype(np.float64) / 255.0
+    from scipy import fft as spfft  # scipy where used: ctprints.checks imports this module
+
     coefficients = spfft.dctn(pixels, axes=(1, 2), norm="ortho") ** 2
     height, width = images.shape[1:]
     rows = np.minimum(np.arange(height) * bands // height, bands - 1)
@@ -92,6 +92,8 @@ def residual_features(images: np.ndarray) -> np.ndarray:
     (12), and its log standard deviation, skewness and excess kurtosis (3).
     """
     pixels = images.astype(np.float64)
+    from scipy import ndimage
+
     denoised = ndimage.median_filter(pixels, size=(1, 3, 3), mode="reflect")
     residual = pixels - denoised
     scaled = np.clip(residual + 128, 0, 255)
@@ -143,7 +145,7 @@ def available_embedders() -> list[str]:
     return sorted(FINGERPRINTS) + sorted(CNN_BACKBONES)
 
 
-def _bare_backbone(name: str):
+def bare_backbone(name: str):
     """The torchvision classifier for ``name``, randomly initialised, never downloading."""
     import torchvision
 
@@ -214,7 +216,7 @@ def check_state_dict(name: str, path: str, model=None):
         raise EmbedderError(
             f"{name}: weights file {path} holds a {type(state).__name__}, not a state dict"
         )
-    model = model if model is not None else _bare_backbone(name)
+    model = model if model is not None else bare_backbone(name)
     if name == "inception_v3":
         state = {k: v for k, v in state.items() if not k.startswith("AuxLogits.")}
     expected = model.state_dict()
@@ -263,7 +265,7 @@ class CNNEmbedder:
         # Same inputs, same features: no autotuned (possibly non-deterministic) cuDNN kernels.
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-        model = _bare_backbone(self.name)
+        model = bare_backbone(self.name)
         load_weights(model, self.name, self.weights)
         if self.name.startswith("resnet") or self.name == "inception_v3":
             model.fc = nn.Identity()

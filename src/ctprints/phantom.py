@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 AIR, LUNG, FAT, SOFT, BLOOD, BONE, MARROW = -1000.0, -850.0, -100.0, 50.0, 40.0, 750.0, 250.0
 WINDOWS = {
@@ -363,6 +362,8 @@ def render_patient(
     function, averaged down, given spatially correlated noise of about ``noise_hu`` HU standard
     deviation, and windowed.
     """
+    from scipy import ndimage  # where used: ctprints.checks imports this module at parse time
+
     rng = np.random.default_rng(anatomy.texture_seed + 7)
     fine = size * oversample
     slices = []

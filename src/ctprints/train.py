@@ -16,9 +16,14 @@ import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+# pandas is imported where used: ctprints.checks imports this module while snakemake parses
+# the Snakefile.
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("ctprints")
 
@@ -84,6 +89,8 @@ def task2_images(manifest: pd.DataFrame) -> pd.DataFrame:
 
 def with_pseudo_labels(images: pd.DataFrame, pseudo: pd.DataFrame) -> pd.DataFrame:
     """Training rows of round 1: the training images plus the pseudo-labelled test images."""
+    import pandas as pd
+
     test = images[images["split"] == "test"].set_index("key")
     unknown = sorted(set(pseudo["key"]) - set(test.index))
     if unknown:
@@ -99,6 +106,7 @@ def with_pseudo_labels(images: pd.DataFrame, pseudo: pd.DataFrame) -> pd.DataFra
 
 def validation_index(labels: Sequence[str], valid_pct: float, seed: int) -> list[int]:
     """A seeded, stratified held-out split: the same images every run with the same seed."""
+    import pandas as pd
     from sklearn.model_selection import train_test_split
 
     labels = list(labels)
@@ -181,11 +189,11 @@ def _load_body(learn, arch: str, weights: str) -> None:
     """Load ImageNet or state-dict weights into the learner's ResNet body (not the new head)."""
     from torch import nn
 
-    from ctprints.embed import EmbedderError, _bare_backbone, load_weights
+    from ctprints.embed import EmbedderError, bare_backbone, load_weights
 
     if weights == "none":
         return
-    model = _bare_backbone(arch)
+    model = bare_backbone(arch)
     try:
         load_weights(model, arch, weights)
     except EmbedderError as error:
@@ -253,6 +261,7 @@ def train_learner(
     """
     import fastai.callback.fp16  # noqa: F401 - patches Learner.to_fp16 / to_fp32
     import fastai.callback.schedule  # noqa: F401 - patches Learner.fit_one_cycle / fine_tune
+    import pandas as pd
     import torch
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
@@ -392,6 +401,8 @@ def weakest(predictions: pd.DataFrame, count: int, label: str) -> pd.DataFrame:
 
     Ties are broken by key, so the choice does not depend on row order.
     """
+    import pandas as pd
+
     confidence = predictions[probability_columns(predictions)].max(axis=1)
     chosen = predictions.assign(confidence=confidence).sort_values(["confidence", "key"])
     chosen = chosen.head(count)
@@ -407,6 +418,8 @@ def weakest(predictions: pd.DataFrame, count: int, label: str) -> pd.DataFrame:
 
 def from_clusters(clusters: pd.DataFrame, known: Sequence[str]) -> pd.DataFrame:
     """Test images part 1 gave a label with no training folder (openset rejections or clusters)."""
+    import pandas as pd
+
     test = clusters[(clusters["split"] == "test") & ~clusters["label"].isin(list(known))]
     if test.empty:
         raise TrainError(

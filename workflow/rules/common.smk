@@ -1,6 +1,6 @@
 # Wiring only: the run's plan, the wildcard constraints, and the input and params functions the
 # rules call. What the config means (datasets, runs, rounds, every check) is computed once by
-# ctprints.plan.build_plan, where unit tests reach it without snakemake; this file only reads it.
+# ctprints.checks.build_plan, where unit tests reach it without snakemake; this file only reads it.
 import sys
 from dataclasses import asdict
 
@@ -8,8 +8,9 @@ from snakemake.resources import Resource
 
 from ctprints.attribution import METHOD_INPUT
 from ctprints.config import ConfigError, per_attempt
+from ctprints.checks import build_plan
 from ctprints.datasets import folder_fingerprint
-from ctprints.plan import AUDIT_FILES, PATHS, build_plan, fill, input_key, one_of
+from ctprints.paths import AUDIT_FILES, PATHS, fill, input_key, one_of
 
 # A wrong folder or setting stops the run here, before any job starts.
 try:

@@ -20,7 +20,7 @@ from ctprints.attacks import MembershipError  # noqa: E402
 from ctprints.io import read_image  # noqa: E402
 from ctprints.manifest import read_manifest  # noqa: E402
 from ctprints.membership import group_rows, read_patients  # noqa: E402
-from ctprints.plan import AUDIT_FILES, input_key  # noqa: E402
+from ctprints.paths import AUDIT_FILES, input_key  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])

@@ -1,7 +1,7 @@
 """Rule evaluate_task1: every attack x feature space x group, on dev (cross-validated), the
 member-vs-member control and the test images, with bootstrap CIs and permutation p-values.
 
-Every input is looked up by its key (:func:`ctprints.plan.input_key`), never by its position."""
+Every input is looked up by its key (:func:`ctprints.paths.input_key`), never by its position."""
 
 import sys
 
@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from ctprints.membership import evaluation_table  # noqa: E402
-from ctprints.plan import input_key  # noqa: E402
+from ctprints.paths import input_key  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 configure(snakemake.log[0])
