@@ -30,12 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from ctprints.errors import MembershipError
+
 ATTACKS: dict[str, type] = {}
 STACKED = ("meta",)
-
-
-class MembershipError(ValueError):
-    """A membership setting or input that cannot work; the message names what is wrong."""
 
 
 def register(name: str, configurable: bool = False) -> Callable[[type], type]:

@@ -17,13 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ctprints.errors import AttributionError
+
 # scikit-learn and scipy are imported where they are used: ctprints.checks imports this module's
 # names while snakemake parses the Snakefile, and every parse (every job, under a cluster
 # profile) would pay over a second for them.
-
-
-class AttributionError(ValueError):
-    """A method that cannot run on the data it was given; the message says why."""
 
 
 def new_labels(known: Sequence[str], count: int, new_label: str | None = None) -> list[str]:

@@ -39,17 +39,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ctprints.attacks import MembershipError, _nearest, _scaler, ssim
+from ctprints.errors import AuditError
 from ctprints.metrics import auc, tpr_at_fpr
 
 if TYPE_CHECKING:
     from pandas import DataFrame
 
 log = logging.getLogger(__name__)
-
-
-class AuditError(ValueError):
-    """An audit input or setting that cannot work; the message names the group (and file or key)
-    and what is wrong."""
 
 
 # ----------------------------------------------------------------------------- the budget

@@ -8,14 +8,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-
-class ConfigError(ValueError):
-    """A config that cannot work: it does not match its schema, or a value is impossible.
-
-    :func:`check_config` raises it listing each wrong key; the demo plan and the dataset configs
-    raise its subclasses (``DemoConfigError``, ``DatasetConfigError``), so one ``except
-    ConfigError`` catches every config problem. This module imports no other ctprints module.
-    """
+from ctprints.errors import ConfigError
 
 
 def _dotted(path) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ctprints.config import ConfigError
+from ctprints.errors import DatasetConfigError
 
 TASK1_ROLES = {
     # config key: (split, role, label)
@@ -29,10 +29,6 @@ TASK1_ROLES = {
 # A group without test_real has only dev folders: the membership audit takes it, Task 1 does not.
 TASK1_REQUIRED = ("generated", "used", "not_used")
 TASK2_FOLDER_KEYS = ("train_subfolders", "real_subfolders", "test")
-
-
-class DatasetConfigError(ConfigError):
-    """A dataset config that cannot be resolved; the message starts with the config key."""
 
 
 @dataclass(frozen=True)

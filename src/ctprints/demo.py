@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ctprints.config import ConfigError
 from ctprints.embed import pixel_features, radial_spectrum
+from ctprints.errors import DemoConfigError
 from ctprints.io import write_png
 from ctprints.phantom import WINDOWS, render_patient, sample_anatomy
 
@@ -100,10 +100,6 @@ SCENARIOS = {
         "task2.family (one of them) trained on other patients",
     ),
 }
-
-
-class DemoConfigError(ConfigError):
-    """A demo config value that cannot work; the message starts with the config key."""
 
 
 @dataclass

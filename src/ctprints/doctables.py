@@ -22,11 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctprints.errors import DocTableError
+
 BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
-
-
-class DocTableError(ValueError):
-    """A marked block that names no known table, or a source file that is missing."""
 
 
 def _pm(mean: float, sd: float) -> str:

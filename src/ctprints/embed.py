@@ -23,12 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ctprints.errors import EmbedderError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class EmbedderError(ValueError):
-    """An embedder that cannot be built (unknown name, bad weights); the message says why."""
 
 
 # ----------------------------------------------------------------------------- fingerprints

@@ -21,32 +21,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ctprints.errors import FolderError, ImageError
+
 IMAGE_SUFFIX = ".png"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Modes that carry more than 8 bits per sample; the challenge data is 8-bit, so these are errors
 # rather than something to rescale silently (a rescale would change every fingerprint).
 _HIGH_DEPTH_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
-
-
-class ImageError(ValueError):
-    """An image file that cannot be used; the message names the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike, problem: str):
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{shown_path(self.path)}: {problem}")
-
-
-def shown_path(path: str | os.PathLike) -> str:
-    """``path`` for a message: as it is, or quoted with escapes when it holds a line break, a
-    control character or bytes that are not UTF-8, so that one message stays one line."""
-    path = str(path)
-    return path if path.isprintable() else repr(path)
-
-
-class FolderError(ValueError):
-    """A folder that cannot be used as an image folder (missing, not a folder, or empty)."""
 
 
 def _gray_from_colour_channels(rgb: np.ndarray, path: Path, mode: str) -> np.ndarray:

@@ -17,7 +17,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ctprints.datasets import Source, label_subfolders
-from ctprints.io import ImageError, atomic_output, inspect_image, scan_folder, shown_path
+from ctprints.errors import ManifestError, shown_path
+from ctprints.io import ImageError, atomic_output, inspect_image, scan_folder
 from ctprints.submission import EXTENSIONS, UNSAFE_CHARACTERS
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,6 @@ COLUMNS = [
 
 
 MAX_ERRORS_SHOWN = 20
-
-
-class ManifestError(ValueError):
-    """A dataset that cannot be turned into a manifest; the message names the file or folder."""
 
 
 @dataclass(frozen=True)

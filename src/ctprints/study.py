@@ -30,6 +30,8 @@ from pathlib import Path
 
 import matplotlib
 
+from ctprints.errors import StudyError
+
 matplotlib.use("Agg")  # files only; no display on clusters or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -79,10 +81,6 @@ TABLE_COLUMNS = [
     "dev_mean",
     "dev_sd",
 ]
-
-
-class StudyError(ValueError):
-    """An evaluation table or dataset list the study cannot use; the message names the file."""
 
 
 def _read(path: str | Path, task: str) -> pd.DataFrame:

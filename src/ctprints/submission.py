@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ctprints.errors import RunFileError
 from ctprints.io import atomic_output
 
 # What a run-file field cannot carry: a comma, quote or line break splits or quotes the line.
@@ -13,10 +14,6 @@ UNSAFE_CHARACTERS = {",": "a comma", '"': "a quote", "\n": "a line break", "\r":
 # An image ID that still ends like this reads as a file name, which the official validator refuses.
 EXTENSIONS = (".png", ".jpg")
 TASK1_LABELS = ("0", "1")
-
-
-class RunFileError(ValueError):
-    """A run file that the official validator would reject; the message names file and line."""
 
 
 def write_run(path: str | Path, ids: Sequence[str], labels: Sequence, task: int) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctprints.errors import SummaryError
+
 T2_METHODS = {
     "kmeans": "k-means on the embeddings",
     "tsne_kmeans": "t-SNE, then k-means",
@@ -220,10 +222,6 @@ def task1_section(
             lines += ["", *_run_table(by_run, selection), ""]
     lines += ["Run files (official format, one per group and run):", "", *_files(run_files), ""]
     return lines
-
-
-class SummaryError(ValueError):
-    """An evaluation table the summary cannot read."""
 
 
 REQUIRED = {

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ctprints.errors import TrainError
+
 # pandas is imported where used: ctprints.checks imports this module while snakemake parses
 # the Snakefile.
 if TYPE_CHECKING:
@@ -31,10 +33,6 @@ ARCHS = ("resnet18", "resnet34", "resnet50")
 PSEUDO_SOURCES = ("weakest", "openset", "none")
 RECIPES = ("fine_tune", "one_cycle")
 PROBABILITY_PREFIX = "p_"
-
-
-class TrainError(ValueError):
-    """A training setting or input that cannot work; the message names the key or file."""
 
 
 # ----------------------------------------------------------------------------- settings

@@ -25,13 +25,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ctprints.datasets import TASK1_ROLES
+from ctprints.errors import TruthError
 
 SHOWN = 3  # offending lines or IDs quoted per problem
-
-
-class TruthError(ValueError):
-    """A ground-truth file that does not fit the dataset; the message starts with the config key
-    and names the file and lines."""
 
 
 def expected_ids(manifest, task: str, group: str | None = None) -> list[str]:
