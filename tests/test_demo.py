@@ -6,16 +6,9 @@ import re
 import numpy as np
 import pytest
 
-from ctprints.demo import (
-    SCALES,
-    DemoConfigError,
-    dataset_spec,
-    group_leaks,
-    max_used_patients,
-    plan_demo,
-    split_task1_truth,
-    write_layout,
-)
+from ctprints.demo.layout import split_task1_truth, write_layout
+from ctprints.demo.scenarios import SCALES, dataset_spec, group_leaks, max_used_patients, plan_demo
+from ctprints.errors import DemoConfigError
 
 
 def demo_config(**overrides) -> dict:
@@ -142,7 +135,7 @@ def test_demo_and_dataset_errors_are_config_errors() -> None:
 
 
 def test_parallel_rendering_equals_serial_rendering() -> None:
-    from ctprints.demo import render_patients
+    from ctprints.demo.generate import render_patients
 
     patients = {"P0001": 11, "P0002": 12, "P0003": 13}
     serial = render_patients(patients, 3, 32, "lung", workers=1, progress=False)

@@ -40,7 +40,7 @@ def test_identical_seed_gives_byte_identical_pngs(built, tmp_path) -> None:
 
 
 def test_folders_counts_and_2023_style_ids(built) -> None:
-    from ctprints.demo import SCALES
+    from ctprints.demo.scenarios import SCALES
 
     scale = SCALES["tiny"]
     root = built / DEMO
@@ -71,7 +71,7 @@ def test_folders_counts_and_2023_style_ids(built) -> None:
         assert all(
             re.fullmatch(r"real_unknown_\d{4}\.png", p.name) for p in base.glob("real_unknown_1/*")
         )
-    from ctprints.demo import plan_demo
+    from ctprints.demo.scenarios import plan_demo
 
     config = yaml.safe_load((built / "config.yaml").read_text())["demo"]
     config["task1"] = {g: {"family": "vae"} for g in ("group1", "group2")}

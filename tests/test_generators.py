@@ -78,6 +78,6 @@ def test_wrong_image_size_is_an_error(images) -> None:
 
 
 def test_demo_planner_knows_exactly_the_registered_families() -> None:
-    from ctprints.demo import GENERATOR_FAMILIES
+    from ctprints.demo.scenarios import GENERATOR_FAMILIES
 
     assert set(GENERATOR_FAMILIES) == set(FAMILIES)

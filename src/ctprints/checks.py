@@ -22,9 +22,9 @@ from ctprints.datasets import (
     label_subfolders,
     resolve_path,
 )
-from ctprints.demo import SCALES, SCENARIOS, plan_demo
-from ctprints.demo import Plan as DemoPlan
-from ctprints.demo import dataset_spec as demo_dataset_spec
+from ctprints.demo.scenarios import SCALES, SCENARIOS, plan_demo
+from ctprints.demo.scenarios import Plan as DemoPlan
+from ctprints.demo.scenarios import dataset_spec as demo_dataset_spec
 from ctprints.embed import (
     CNN_BACKBONES,
     EmbedderError,

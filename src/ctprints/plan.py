@@ -19,7 +19,7 @@ from ctprints.attribution import NEEDS_REAL, new_labels
 from ctprints.datasets import (
     Source,
 )
-from ctprints.demo import Plan as DemoPlan
+from ctprints.demo.scenarios import Plan as DemoPlan
 from ctprints.embed import (
     CNN_BACKBONES,
     FINGERPRINTS,

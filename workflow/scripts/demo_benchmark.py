@@ -8,7 +8,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path  # noqa: E402
 
-from ctprints.demo import Plan, load_benchmark, write_layout  # noqa: E402
+from ctprints.demo.generate import load_benchmark  # noqa: E402
+from ctprints.demo.layout import write_layout  # noqa: E402
+from ctprints.demo.scenarios import Plan  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])

@@ -9,7 +9,8 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 import numpy as np  # noqa: E402
 
-from ctprints.demo import Plan, load_benchmark  # noqa: E402
+from ctprints.demo.generate import load_benchmark  # noqa: E402
+from ctprints.demo.scenarios import Plan  # noqa: E402
 from ctprints.plots import contact_sheet  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 

@@ -10,7 +10,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from ctprints.demo import Instance, train_generator  # noqa: E402
+from ctprints.demo.generate import train_generator  # noqa: E402
+from ctprints.demo.scenarios import Instance  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])

@@ -8,7 +8,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 import numpy as np  # noqa: E402
 
-from ctprints.demo import render_patients  # noqa: E402
+from ctprints.demo.generate import render_patients  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])

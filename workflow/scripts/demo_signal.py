@@ -9,7 +9,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 import pandas as pd  # noqa: E402
 
-from ctprints.demo import Plan, load_benchmark, signal_report  # noqa: E402
+from ctprints.demo.generate import load_benchmark  # noqa: E402
+from ctprints.demo.scenarios import Plan  # noqa: E402
+from ctprints.demo.signal import signal_report  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])

@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
-from ctprints.demo import split_task1_truth  # noqa: E402
+from ctprints.demo.layout import split_task1_truth  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
 log = configure(snakemake.log[0])

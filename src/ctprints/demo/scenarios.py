@@ -1,28 +1,23 @@
-"""The demo benchmark: phantom patients, generators trained on them, laid out like ImageCLEF.
+"""The demo's plan: scales, Task 2 scenarios, and which phantom patient goes where.
 
-The plan (:func:`plan_demo`) decides, from the ``demo`` config and the seed, which phantom patient
-goes where: task 1 groups (used patients train the group's generator; dev and test real images
-come from disjoint patients) and task 2 generators (each trained on its own patients). The rules
-then render the patients, train each generator, and :func:`write_layout` writes the folders, the
-ground truth and a patient table. Everything is deterministic from the seed.
+:func:`plan_demo` decides, from the ``demo`` config and the seed, which phantom patient goes
+where: Task 1 groups (used patients train the group's generator; dev and test real images come
+from disjoint patients) and Task 2 generators (each trained on its own patients), with the
+generator recipe of each. :func:`dataset_spec` gives the dataset config of the layout the plan
+writes. Everything is deterministic from the seed.
 """
 
 from __future__ import annotations
 
-import csv
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ctprints.embed import pixel_features, radial_spectrum
 from ctprints.errors import DemoConfigError
-from ctprints.io import write_png
-from ctprints.phantom import WINDOWS, render_patient, sample_anatomy
+from ctprints.phantom import WINDOWS
 
 
 @dataclass(frozen=True)
@@ -156,7 +151,7 @@ class Plan:
         return cls(**data)
 
 
-def _sub_seed(seed: int, *words: str | int) -> int:
+def sub_seed(seed: int, *words: str | int) -> int:
     """A stable 32-bit seed derived from the global seed and a purpose."""
     key = [seed] + [zlib.crc32(str(word).encode()) for word in words]
     return int(np.random.SeedSequence(key).generate_state(1)[0])
@@ -207,13 +202,13 @@ def _plan_demo(demo: dict[str, Any], seed: int) -> Plan:
         base_channels=scale.base_channels,
         scenario=_scenario(demo["task2"]),
     )
-    rng = np.random.default_rng(_sub_seed(seed, "assignment"))
+    rng = np.random.default_rng(sub_seed(seed, "assignment"))
     counter = iter(range(1, 10**6))
 
     def new_patients(count: int) -> list[str]:
         ids = [f"P{next(counter):04d}" for _ in range(count)]
         for patient in ids:
-            plan.patients[patient] = _sub_seed(seed, "patient", patient)
+            plan.patients[patient] = sub_seed(seed, "patient", patient)
         return ids
 
     # A leakage-free group (leak: false) is planned after Task 2, so that adding one leaves every
@@ -389,7 +384,7 @@ def _plan_task1_group(
         family=spec["family"],
         patients=sorted(trainers),
         samples={"dev": scale.task1_generated, "test": scale.task1_generated},
-        seed=_sub_seed(plan.seed, "generator", name),
+        seed=sub_seed(plan.seed, "generator", name),
     )
     plan.task1_groups.append(group)
 
@@ -439,7 +434,7 @@ def _plan_task2(
             family=family,
             patients=ids,
             samples=samples,
-            seed=_sub_seed(plan.seed, "generator", name),
+            seed=sub_seed(plan.seed, "generator", name),
         )
         plan.task2_labels.append(label)
         if not known:
@@ -478,419 +473,3 @@ def dataset_spec(plan: Plan, root: str = "data/demo") -> dict[str, Any]:
             "task2": f"{root}/{TRUTH_DIR}/task2.csv",
         },
     }
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def _render_one(job: tuple[str, int, int, int, str]) -> np.ndarray:
-    patient, anatomy_seed, slices_per_patient, image_size, window = job
-    anatomy = sample_anatomy(patient, anatomy_seed, slices_per_patient)
-    return render_patient(anatomy, slices_per_patient, image_size, window)
-
-
-def render_patients(
-    patients: dict[str, int],
-    slices_per_patient: int,
-    image_size: int,
-    window: str,
-    workers: int = 1,
-    progress: bool = True,
-) -> dict[str, np.ndarray]:
-    """Render patients (id -> anatomy seed): ``images`` (N, H, W) uint8, ``patient``, ``slice``.
-
-    Patients are independent, so ``workers`` > 1 renders them in parallel processes; the result
-    is identical to a serial run.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    jobs = [(p, seed, slices_per_patient, image_size, window) for p, seed in patients.items()]
-    bar = dict(total=len(jobs), desc="phantom patients", unit="patient", disable=not progress)
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            stacks = list(tqdm(pool.map(_render_one, jobs, chunksize=4), **bar))
-    else:
-        stacks = list(tqdm(map(_render_one, jobs), **bar))
-    return {
-        "images": np.concatenate(stacks),
-        "patient": np.repeat(np.asarray(list(patients)), slices_per_patient),
-        "slice": np.tile(np.arange(slices_per_patient, dtype=np.int32), len(patients)),
-    }
-
-
-def train_generator(
-    instance: Instance,
-    real: dict[str, np.ndarray],
-    image_size: int,
-    steps: int,
-    batch_size: int,
-    base_channels: int,
-    device: str = "auto",
-    progress: bool = True,
-):
-    """Train one planned generator on its patients' slices; return (model, samples by purpose)."""
-    from ctprints.generators import make_model
-
-    images = real["images"][np.isin(real["patient"], instance.patients)]
-    model = make_model(
-        instance.family,
-        image_size=image_size,
-        steps=steps,
-        batch_size=batch_size,
-        base_channels=base_channels,
-        seed=instance.seed,
-        device=device,
-    ).fit(images, progress=progress)
-    samples = {
-        purpose: model.sample(count, seed=_sub_seed(instance.seed, "sample", purpose))
-        for purpose, count in sorted(instance.samples.items())
-    }
-    return model, samples
-
-
-def load_benchmark(
-    real_path: str | Path, sample_paths: list[str]
-) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
-    """Read the rendered patients and each generator's samples (named by their folder)."""
-    with np.load(real_path) as archive:
-        real = {key: archive[key] for key in archive.files}
-    samples = {}
-    for path in sample_paths:
-        with np.load(path) as archive:
-            samples[Path(path).parent.name] = {key: archive[key] for key in archive.files}
-    return real, samples
-
-
-# ----------------------------------------------------------------------------- layout
-
-
-def _names(prefix: str, count: int, digits: int) -> list[str]:
-    """``prefix_0001``...; wider than ``digits`` only when the count needs it, never mixed."""
-    width = max(digits, len(str(count)))
-    return [f"{prefix}_{index:0{width}d}" for index in range(1, count + 1)]
-
-
-def _write_folder(folder: Path, names: list[str], images: np.ndarray) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, pixels in zip(names, images, strict=True):
-        write_png(folder / f"{name}.png", pixels)
-
-
-def _write_csv(path: Path, rows: list[tuple], header: list[str] | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")  # the run-file format: LF only
-        if header:
-            writer.writerow(header)
-        writer.writerows(rows)
-
-
-def write_layout(
-    plan: Plan,
-    real: dict[str, np.ndarray],
-    samples: dict[str, dict[str, np.ndarray]],
-    root: str | Path,
-    truth_dir: str | Path,
-    task1_truth: str | Path,
-) -> None:
-    """Write the ImageCLEF-style folders under ``root`` and the ground truth under ``truth_dir``.
-
-    ``samples[instance][purpose]`` holds each generator's (n, H, W) uint8 samples. Task 1 groups
-    use the 2023 folder names (generated, used, not_used, generated_1, real_unknown_1); task 2
-    the scenario's edition (:func:`_write_task2`). Test folders are shuffled, so file order
-    reveals nothing. Task 2 truth and the patient table go to ``truth_dir``; every Task 1
-    group's truth goes into the one table ``task1_truth`` (group, image_id, label), which
-    :func:`split_task1_truth` splits into each group's file.
-    """
-    root, truth_dir = Path(root), Path(truth_dir)
-    rng = np.random.default_rng(_sub_seed(plan.seed, "layout"))
-    patient_rows, truth_rows = [], []
-    for group in plan.task1_groups:
-        rows, truth = _write_task1_group(plan, real, samples, group, root, rng)
-        patient_rows += rows
-        truth_rows += [(group, *row) for row in truth]
-    _write_csv(Path(task1_truth), truth_rows, header=["group", "image_id", "label"])
-    patient_rows += _write_task2(plan, real, samples, root, truth_dir, rng)
-    _write_csv(
-        truth_dir / "patients.csv",
-        patient_rows,
-        header=["key", "task", "group", "role", "split", "patient_id", "slice"],
-    )
-
-
-def _task1_real(
-    plan: Plan, real: dict[str, np.ndarray], group: str, role: str, split: str
-) -> tuple[np.ndarray, list[str], list[int]]:
-    """A task 1 group's real slices of one role and split: images, patient ids, slice indices."""
-    ids = [
-        p
-        for p, (task, g, r, s) in plan.assignment.items()
-        if task == "task1" and g == group and r == role and s == split
-    ]
-    mask = np.isin(real["patient"], ids)
-    return real["images"][mask], list(real["patient"][mask]), list(real["slice"][mask])
-
-
-def _write_task1_group(
-    plan: Plan,
-    real: dict[str, np.ndarray],
-    samples: dict[str, dict[str, np.ndarray]],
-    group: str,
-    root: Path,
-    rng: np.random.Generator,
-) -> tuple[list[tuple], list[tuple]]:
-    """Write one task 1 group's folders and dev patients; return its patient rows and its test
-    truth rows (image_id, label)."""
-    base = root / "task1" / group
-    patient_rows = _write_task1_dev(plan, real, group, base)
-    rows, truth = _write_task1_test(plan, real, group, base, rng)
-    patient_rows += rows
-    generated = samples[f"task1_{group}"]
-    _write_folder(
-        base / "generated", _names("generated", len(generated["dev"]), 4), generated["dev"]
-    )
-    _write_folder(
-        base / "generated_1", _names("generated", len(generated["test"]), 5), generated["test"]
-    )
-    return patient_rows, truth
-
-
-def _write_task1_dev(
-    plan: Plan, real: dict[str, np.ndarray], group: str, base: Path
-) -> list[tuple]:
-    """Write the group's used and not_used folders and its dev patient table; return the rows."""
-    patient_rows = []
-    dev_patients = []
-    for role in ("used", "not_used"):
-        images, patients, slices = _task1_real(plan, real, group, role, "dev")
-        names = _names(role, len(images), 4)
-        _write_folder(base / role, names, images)
-        patient_rows += [
-            (f"task1/{group}/{n}", "task1", group, role, "dev", p, s)
-            for n, p, s in zip(names, patients, slices, strict=True)
-        ]
-        dev_patients += list(zip(names, patients, strict=True))
-    # Which patient each dev image shows (not whether it was used: the folders say that), so
-    # that cross-validation keeps a patient's slices in one fold.
-    _write_csv(base / DEV_PATIENTS, dev_patients, header=["image_id", "patient"])
-    return patient_rows
-
-
-def _write_task1_test(
-    plan: Plan,
-    real: dict[str, np.ndarray],
-    group: str,
-    base: Path,
-    rng: np.random.Generator,
-) -> tuple[list[tuple], list[tuple]]:
-    """Write the group's shuffled real_unknown_1 folder; return the patient rows and the truth."""
-    used = _task1_real(plan, real, group, "used", "test")
-    not_used = _task1_real(plan, real, group, "not_used", "test")
-    images = np.concatenate([used[0], not_used[0]])
-    membership = [1] * len(used[0]) + [0] * len(not_used[0])
-    patients = used[1] + not_used[1]
-    slices = used[2] + not_used[2]
-    order = rng.permutation(len(images))
-    names = _names("real_unknown", len(images), 4)
-    _write_folder(base / "real_unknown_1", names, images[order])
-    truth = [(names[i], membership[j]) for i, j in enumerate(order)]
-    rows = [
-        (
-            f"task1/{group}/{names[i]}",
-            "task1",
-            group,
-            "used" if membership[j] else "not_used",
-            "test",
-            patients[j],
-            slices[j],
-        )
-        for i, j in enumerate(order)
-    ]
-    return rows, truth
-
-
-def _write_task2(
-    plan: Plan,
-    real: dict[str, np.ndarray],
-    samples: dict[str, dict[str, np.ndarray]],
-    root: Path,
-    truth_dir: Path,
-    rng: np.random.Generator,
-) -> list[tuple]:
-    """Write the known generators' training folders and the shuffled test folder with its truth.
-
-    The 2023 layout has ``train/<model_k>/`` and ``test/generated_unknown/``; the 2025 layout has
-    ``generated/<subset>/``, ``real/<subset>/`` (the subset's real images, which trained that
-    generator) and ``generated_unknown/``. Returns the patient rows of the real images written.
-    """
-    base = root / "task2"
-    modern = plan.layout == "2025"
-    test_images, test_labels, patient_rows = [], [], []
-    for label in plan.task2_labels:
-        drawn = samples[f"task2_{label}"]
-        if "train" in drawn:
-            folder = base / ("generated" if modern else "train") / label
-            _write_folder(folder, _names(label, len(drawn["train"]), 4), drawn["train"])
-        if modern and label not in plan.task2_unseen:
-            patient_rows += _write_task2_real(plan, real, label, base / "real" / label)
-        test_images.append(drawn["test"])
-        test_labels += [label] * len(drawn["test"])
-    images = np.concatenate(test_images)
-    order = rng.permutation(len(images))
-    names = _names("generated", len(images), 5)
-    test = base / ("generated_unknown" if modern else "test/generated_unknown")
-    _write_folder(test, names, images[order])
-    _write_csv(truth_dir / "task2.csv", [(names[i], test_labels[j]) for i, j in enumerate(order)])
-    return patient_rows
-
-
-def _write_task2_real(
-    plan: Plan, real: dict[str, np.ndarray], label: str, folder: Path
-) -> list[tuple]:
-    """Write the real slices of one generator's patients; return their patient rows."""
-    mask = np.isin(real["patient"], plan.instances[f"task2_{label}"].patients)
-    names = _names("real", int(mask.sum()), 4)
-    _write_folder(folder, names, real["images"][mask])
-    return [
-        (f"task2/real/{label}/{name}", "task2", label, "train", "train", patient, slice_)
-        for name, patient, slice_ in zip(
-            names, real["patient"][mask], real["slice"][mask], strict=True
-        )
-    ]
-
-
-def split_task1_truth(table: str | Path, group: str, path: str | Path) -> int:
-    """Write one group's rows of the benchmark's Task 1 truth table as its truth file (the
-    run-file format, ``image_id,label``); return how many. Written whole or not at all."""
-    from ctprints.io import atomic_output
-
-    with open(table, newline="") as handle:
-        rows = [(r["image_id"], r["label"]) for r in csv.DictReader(handle) if r["group"] == group]
-    if not rows:
-        raise ValueError(f"{table}: no ground truth for Task 1 group {group!r}")
-    with atomic_output(path) as temporary:
-        _write_csv(Path(temporary), rows)
-    return len(rows)
-
-
-# ----------------------------------------------------------------------------- evidence
-
-
-def _nearest_distance(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """Euclidean distance from each query row to its nearest reference row."""
-    squared = (
-        (queries**2).sum(1)[:, None] + (references**2).sum(1)[None] - 2 * queries @ references.T
-    )
-    return np.sqrt(np.maximum(squared.min(axis=1), 0))
-
-
-def signal_report(
-    plan: Plan, real: dict[str, np.ndarray], samples: dict[str, dict[str, np.ndarray]]
-) -> list[dict[str, Any]]:
-    """Evidence that the benchmark carries signal, as rows of (check, subject, value, ...).
-
-    - ``realism``: mean nearest-neighbour distance (16x16 pooled pixels) from a generator's
-      samples to half of the real patients, divided by the same distance from the other half of
-      the real patients. Near 1 means real-like; a noise control shows what "not real" scores.
-    - ``family_accuracy``: 5-fold accuracy of a logistic regression on the radial power spectrum
-      telling the task 2 generators apart (chance is 1 / number of generators).
-    - ``membership_auc``: per task 1 group, ROC AUC of minus the nearest-neighbour distance to the
-      group's generated images, used against not-used real images (0.5 is no signal).
-    """
-    rng = np.random.default_rng(_sub_seed(plan.seed, "signal"))
-    rows = _realism_rows(plan, real, samples, rng)
-    rows.append(_family_accuracy_row(plan, samples))
-    rows += _membership_rows(plan, real, samples)
-    return rows
-
-
-def _realism_rows(
-    plan: Plan,
-    real: dict[str, np.ndarray],
-    samples: dict[str, dict[str, np.ndarray]],
-    rng: np.random.Generator,
-) -> list[dict[str, Any]]:
-    """The realism rows: the other half of the real patients, a noise control, each generator."""
-    patients = np.unique(real["patient"])
-    half = set(rng.permutation(patients)[: len(patients) // 2])
-    in_half = np.array([p in half for p in real["patient"]])
-    reference = pixel_features(real["images"][in_half])
-    other = pixel_features(real["images"][~in_half])
-    baseline = float(_nearest_distance(other, reference).mean())
-
-    def realism(subject: str, images: np.ndarray) -> dict[str, Any]:
-        distance = float(_nearest_distance(pixel_features(images), reference).mean())
-        return dict(
-            check="realism", subject=subject, value=distance / baseline, detail=f"{distance:.4f}"
-        )
-
-    rows = [dict(check="realism", subject="real (other half)", value=1.0, detail=f"{baseline:.4f}")]
-    noise = rng.normal(
-        real["images"].mean(), real["images"].std(), (len(other), *real["images"].shape[1:])
-    )
-    noise = np.clip(noise, 0, 255).astype(np.uint8)
-    rows.append(realism("noise control", noise))
-    for name, drawn in samples.items():
-        generated = np.concatenate(list(drawn.values()))
-        rows.append(realism(f"{name} ({plan.instances[name].family})", generated))
-    return rows
-
-
-def _family_accuracy_row(plan: Plan, samples: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
-    """Cross-validated accuracy of telling the task 2 generators apart by their spectra."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    spectra, labels = [], []
-    for label in plan.task2_labels:
-        drawn = np.concatenate(list(samples[f"task2_{label}"].values()))
-        spectra.append(radial_spectrum(drawn, bins=24))
-        labels += [label] * len(drawn)
-    folds = min(5, min(np.unique(labels, return_counts=True)[1]))
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
-    accuracy = cross_val_score(
-        model,
-        np.concatenate(spectra),
-        labels,
-        cv=StratifiedKFold(folds, shuffle=True, random_state=plan.seed),
-    )
-    return dict(
-        check="family_accuracy",
-        subject="task2 generators",
-        value=float(accuracy.mean()),
-        detail=f"{folds}-fold, chance {1 / len(plan.task2_labels):.2f}, sd {accuracy.std():.3f}",
-    )
-
-
-def _membership_rows(
-    plan: Plan, real: dict[str, np.ndarray], samples: dict[str, dict[str, np.ndarray]]
-) -> list[dict[str, Any]]:
-    """Per task 1 group, how well nearness to its generated images tells used from not used."""
-    from sklearn.metrics import roc_auc_score
-
-    rows = []
-    for group in plan.task1_groups:
-        drawn = samples[f"task1_{group}"]
-        generated = pixel_features(np.concatenate(list(drawn.values())))
-        members = {
-            p: r == "used"
-            for p, (t, g, r, _) in plan.assignment.items()
-            if t == "task1" and g == group and r in ("used", "not_used")
-        }
-        mask = np.isin(real["patient"], list(members))
-        labels = np.array([members[p] for p in real["patient"][mask]])
-        score = -_nearest_distance(pixel_features(real["images"][mask]), generated)
-        auc = float(roc_auc_score(labels, score))
-        rows.append(
-            dict(
-                check="membership_auc",
-                subject=f"task1 {group}",
-                value=auc,
-                detail=f"{int(labels.sum())} used vs {int((~labels).sum())} not used images, "
-                f"{len(plan.instances[f'task1_{group}'].patients)} "
-                + ("used patients" if group_leaks(plan, group) else "other patients (leak: false)"),
-            )
-        )
-    return rows
