@@ -22,8 +22,8 @@ of the test scores does:
 - ``refit_top_share``: the top share of the refit scores, the share of used dev images, a rule
   free of the scale;
 - ``crossfit_youden``, ``crossfit_prior``, ``crossfit_f1``, ``crossfit_kappa``: each threshold
-  rule (:func:`ctprints.membership.choose_threshold`) on the cross-fitted test scores, as the
-  run files label them (:func:`ctprints.membership.label_images`; ``f1`` or ``kappa`` is the
+  rule (:func:`ctprints.labelling.choose_threshold`) on the cross-fitted test scores, as the
+  run files label them (:func:`ctprints.labelling.label_images`; ``f1`` or ``kappa`` is the
   default, ``task1.threshold: metric``).
 
 Writes runs.tsv, datasets.tsv and summary.md (mean and sd over the datasets given) to --out.
@@ -38,19 +38,9 @@ import numpy as np
 import pandas as pd
 
 from ctprints.io import read_image
+from ctprints.labelling import DEFECT_AUC, choose_threshold, hard_labels, label_images, top_share
 from ctprints.manifest import read_manifest
-from ctprints.membership import (
-    DEFECT_AUC,
-    choose_threshold,
-    dev_labelled,
-    final_scores,
-    group_rows,
-    hard_labels,
-    label_images,
-    part_features,
-    read_patients,
-    top_share,
-)
+from ctprints.membership import dev_labelled, final_scores, group_rows, part_features, read_patients
 from ctprints.metrics import auc, hard_metrics, hindsight_f1
 from ctprints.paths import PATHS, fill
 from ctprints.submission import read_run

@@ -8,20 +8,22 @@ import pytest
 from conftest import memorised_population
 
 from ctprints.attacks import MembershipError, Reference, make_attack
-from ctprints.membership import (
-    Labelled,
+from ctprints.labelling import (
     choose_threshold,
     constant_defect,
-    cross_fitted_scores,
     cross_validated_labels,
+    hard_labels,
+    label_images,
+    select_run,
+)
+from ctprints.membership import (
+    Labelled,
+    cross_fitted_scores,
     cross_validated_scores,
     evaluation_table,
     final_scores,
     folds,
-    hard_labels,
-    label_images,
     read_patients,
-    select_run,
 )
 from ctprints.metrics import hard_metrics, hindsight_f1, membership_metrics
 from ctprints.submission import write_run

@@ -165,7 +165,7 @@ def task1_section(
     metric: str = "f1",
 ) -> list[str]:
     """Task 1 per group: the submitted run (chosen on dev, ``selections`` group -> the table of
-    :func:`ctprints.membership.select_run`), the best test AUC, the paper's runs, and every
+    :func:`ctprints.labelling.select_run`), the best test AUC, the paper's runs, and every
     run's test labels."""
     selections = selections or {}
     lines = ["## Task 1: was this real image used to train the generator", ""]

@@ -12,7 +12,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 import pandas as pd  # noqa: E402
 
-from ctprints.membership import constant_defect, label_images  # noqa: E402
+from ctprints.labelling import constant_defect, label_images  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 from ctprints.submission import write_run  # noqa: E402
 

@@ -12,7 +12,7 @@ import shutil  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ctprints.io import atomic_output  # noqa: E402
-from ctprints.membership import select_run  # noqa: E402
+from ctprints.labelling import select_run  # noqa: E402
 from ctprints.paths import input_key  # noqa: E402
 from ctprints.runlog import configure  # noqa: E402
 
