@@ -32,21 +32,27 @@ def _pm(mean: float, sd: float) -> str:
 
 
 def study_task2(source: Path) -> str:
-    """Per study scenario: the best run and the best of the paper's runs, Task 2 accuracy,
-    mean ± sd over the benchmark seeds. Descriptive: no test of a difference."""
+    """Per study scenario: the best run and the best of the paper's runs
+    (:func:`ctprints.study.best_by_scenario`), Task 2 accuracy, mean ± sd over the benchmark
+    seeds. Descriptive: no test of a difference."""
+    from ctprints.study import best_by_scenario
+
     board = pd.read_csv(source, sep="\t")
-    board = board[board.task == "task2"]
+    board = board[board.task == "task2"].drop(columns="group")
+    seeds = board.set_index(["scenario", "run"])["seeds"]
     lines = [
         "| scenario | seeds | best run | accuracy | best of the paper's runs | accuracy |",
         "|---|---|---|---|---|---|",
     ]
-    for scenario, rows in board.groupby("scenario", sort=True):
-        ranked = rows.sort_values(["mean", "sd", "run"], ascending=[False, True, True])
-        best, paper = ranked.iloc[0], ranked[ranked.paper.astype(bool)]
-        top = paper.iloc[0] if len(paper) else None
+    for _, row in best_by_scenario(board).iterrows():
+        paper = (
+            "- | - |"
+            if pd.isna(row.paper_run)
+            else f"`{row.paper_run}` | {_pm(row.paper_mean, row.paper_sd)} |"
+        )
         lines.append(
-            f"| `{scenario}` | {best.seeds} | `{best.run}` | {_pm(best['mean'], best['sd'])} | "
-            + ("- | - |" if top is None else f"`{top.run}` | {_pm(top['mean'], top['sd'])} |")
+            f"| `{row.scenario}` | {seeds[row.scenario, row.best_run]} | `{row.best_run}` | "
+            f"{_pm(row.best_mean, row.best_sd)} | " + paper
         )
     return "\n".join(lines) + "\n"
 
