@@ -118,11 +118,11 @@ def label_images(
 
     The dev scores must be on the scale of ``scores``: out-of-fold dev scores with cross-fitted
     test scores (:func:`ctprints.membership.cross_fitted_scores`). Where the threshold would
-    still label every image alike (most often an F1 cut so low on dev that every new image clears it), the share of dev
-    images it labels used is labelled used by rank instead, and ``rank_share`` says so. With
-    ``units`` (the patient, or pseudo-patient, of each image) an image takes its unit's label:
-    the unit's mean score against a threshold chosen on the dev units' mean scores
-    (``dev_units``; each dev image its own unit without).
+    still label every image alike (most often an F1 cut so low on dev that every new image
+    clears it), the share of dev images it labels used is labelled used by rank instead, and
+    ``rank_share`` says so. With ``units`` (the patient, or pseudo-patient, of each image) an
+    image takes its unit's label: the unit's mean score against a threshold chosen on the dev
+    units' mean scores (``dev_units``; each dev image its own unit without).
     """
     dev_labels = np.asarray(dev_labels, dtype=int)
     dev_values, dev_index = _by_unit(dev_scores, dev_units)
