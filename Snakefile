@@ -4,9 +4,13 @@ import sys
 
 from snakemake.utils import min_version, validate
 
-# The workflow imports its library from this checkout, so it also runs under a snakemake that
-# was installed without ctprints (for example with `--sdm conda`).
+# The library is this checkout's src/: the Snakefile imports it from there, and every job finds
+# it on PYTHONPATH (ctprints.paths.export_library), so no rule's environment installs ctprints
+# and no script changes sys.path (docs/ARCHITECTURE.md, "Where the library comes from").
 sys.path.insert(0, f"{workflow.basedir}/src")
+from ctprints.paths import export_library
+
+export_library(f"{workflow.basedir}/src")
 from ctprints.config import check_config
 
 min_version("9.20")

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from ctprints.demo.scenarios import SCENARIOS  # noqa: E402
+from ctprints.demo.scenarios import SCENARIOS
 
 # Longest names first, so that subsets_unseen is not read as subsets.
 NAMES = "|".join(sorted(SCENARIOS, key=len, reverse=True))

@@ -144,3 +144,43 @@ def test_rules_outside_the_torch_environments_import_no_torch() -> None:
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )
     assert result.returncode == 0, result.stderr
+
+
+LIBRARY_IMPORTERS = [
+    "workflow/scripts",
+    "src",
+    "benchmarks",
+    "tests",
+    "Snakefile",
+    "workflow/rules",
+]
+
+
+def test_only_the_snakefile_puts_the_library_on_the_path() -> None:
+    """Scripts import ctprints as an installed package would; the Snakefile alone adds src/."""
+    offenders = []
+    for root in LIBRARY_IMPORTERS:
+        path = REPO / root
+        files = [path] if path.is_file() else [*path.rglob("*.py"), *path.rglob("*.smk")]
+        for file in files:
+            text = file.read_text()
+            for line in text.splitlines():
+                if line.lstrip().startswith("sys.path.insert") and '"tests"' not in line:
+                    offenders.append(f"{file.relative_to(REPO)}: {line.strip()}")
+    assert offenders == ['Snakefile: sys.path.insert(0, f"{workflow.basedir}/src")']
+
+
+def test_export_library_reaches_a_python_without_ctprints(tmp_path, monkeypatch) -> None:
+    """A python with no site-packages (`-S`: no editable install) imports this checkout's
+    ctprints once export_library has set PYTHONPATH, as a job's script does."""
+    from ctprints.paths import export_library
+
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    bare = [sys.executable, "-S", "-c", "import ctprints.paths as p; print(p.__file__)"]
+    before = subprocess.run(bare, capture_output=True, text=True)
+    assert before.returncode != 0 and "No module named 'ctprints'" in before.stderr
+    export_library(str(REPO / "src"))
+    export_library(str(REPO / "src"))  # a cluster job parses the Snakefile again
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(REPO / "src"), str(tmp_path)]
+    after = subprocess.run(bare, capture_output=True, text=True, check=True)
+    assert after.stdout.strip() == str(REPO / "src/ctprints/paths.py")

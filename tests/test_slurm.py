@@ -168,8 +168,6 @@ def test_slurm_logs_go_under_logs_slurm(slurm_run) -> None:
 
 
 HOG = """
-import sys
-sys.path.insert(0, {src!r})
 from ctprints.config import per_attempt
 
 
@@ -181,7 +179,7 @@ rule hog:
         runtime=per_attempt(5),
     shell:
         "python3 -c 'import time; x = bytearray(300 * 2**20); time.sleep(4)'"
-        " && echo {{resources.mem_mb}} > {{output}}"
+        " && echo {resources.mem_mb} > {output}"
 """
 
 
@@ -189,7 +187,7 @@ def test_a_job_killed_for_memory_is_retried_with_more(cluster, tmp_path) -> None
     """The job needs about 500 MB (300 MB of its own and snakemake's job process, which SLURM counts
     too): SLURM kills the 400 MB first try, and the retry asks for 800 MB and passes."""
     snakefile = tmp_path / "Snakefile"
-    snakefile.write_text(HOG.format(src=str(REPO / "src")))
+    snakefile.write_text(HOG)
     result = run_profile(tmp_path, "--workflow-profile", "none", snakefile=snakefile, timeout=600)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]

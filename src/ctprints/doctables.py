@@ -57,6 +57,48 @@ def study_task2(source: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _board(source: Path, task: str) -> pd.DataFrame:
+    board = pd.read_csv(source, sep="\t", keep_default_na=False, na_values=[""])
+    board = board[board.task == task]
+    board["paper"] = board["paper"].astype(str) == "True"
+    return board.drop(columns="group") if task == "task2" else board
+
+
+def study_across(source: Path) -> str:
+    """Every Task 2 run of the study, its mean over seeds per scenario, ranked by its worst
+    scenario (:func:`ctprints.study.across_scenarios`)."""
+    from ctprints.study import across_scenarios, across_table
+
+    return "\n".join(across_table(across_scenarios(_board(source, "task2")))) + "\n"
+
+
+def study_task1(source: Path) -> str:
+    """Per study scenario and Task 1 group: the attack with the best test AUC (picked on those
+    test scores), its cross-validated dev AUC, and the best of the paper's Task 1 runs."""
+    from ctprints.study import best_by_scenario
+
+    board = _board(source, "task1")
+    dev = board.set_index(["scenario", "group", "run"])[["dev_mean", "dev_sd"]]
+    lines = [
+        "| scenario | group | seeds | best attack (test AUC) | its cv_dev AUC "
+        "| best of the paper's runs (test AUC) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, row in best_by_scenario(board).iterrows():
+        mean, sd = dev.loc[(row.scenario, row.group, row.best_run)]
+        paper = (
+            "-"
+            if pd.isna(row.paper_run)
+            else f"`{row.paper_run}` {_pm(row.paper_mean, row.paper_sd)}"
+        )
+        lines.append(
+            f"| `{row.scenario}` | {row.group} | {row.n_seeds} | `{row.best_run}` "
+            f"{_pm(row.best_mean, row.best_sd)} | {'-' if pd.isna(mean) else _pm(mean, sd)} "
+            f"| {paper} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _resolve(schema: dict, node: dict) -> dict:
     """``node`` with a local ``$ref`` followed (its own keys win over the target's)."""
     while "$ref" in node:
@@ -111,6 +153,8 @@ def config_reference(source: Path) -> str:
 
 TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "study_task2": ("docs/study/leaderboard.tsv", study_task2),
+    "study_across": ("docs/study/leaderboard.tsv", study_across),
+    "study_task1": ("docs/study/leaderboard.tsv", study_task1),
     "config_reference": ("workflow/schemas/config.schema.yaml", config_reference),
 }
 

@@ -7,6 +7,7 @@ the analysis libraries.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -102,3 +103,13 @@ def input_key(kind: str, *parts: str) -> str:
     function) and its script looks each one up the same way, so nothing depends on input order.
     """
     return "__".join([kind, *parts])
+
+
+def export_library(src: str) -> None:
+    """Put ``src`` (the checkout's ``src/`` folder) first on ``PYTHONPATH``, once, so that every
+    process the workflow starts imports this checkout's ctprints: a rule's script in the venv or
+    in an ``--sdm conda`` environment (the envs install the dependencies only) and a cluster job.
+    """
+    parts = [part for part in os.environ.get("PYTHONPATH", "").split(os.pathsep) if part]
+    if src not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([src, *parts])

@@ -366,16 +366,12 @@ def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top
     return "\n".join(lines)
 
 
-def _across_lines(table: pd.DataFrame) -> list[str]:
+def across_table(table: pd.DataFrame) -> list[str]:
+    """The Markdown table of :func:`across_scenarios`: one line per run, its mean over seeds per
+    scenario ("-" where it did not run); also generated into the docs
+    (:mod:`ctprints.doctables`)."""
     scenarios = list(table.columns[len(ACROSS_COLUMNS) :])
     lines = [
-        "### Every run across scenarios",
-        "",
-        "Each cell is the run's mean over seeds. Ranked by the worst scenario: the first run is "
-        "the one to trust when the scenario of new data is unknown. Runs that did not run in "
-        "every scenario come last: round-1 runs need an unseen generator, `subsets` runs need "
-        "real subsets.",
-        "",
         f"| run | worst | worst scenario | average | {' | '.join(scenarios)} |",
         "|" + "---|" * (4 + len(scenarios)),
     ]
@@ -385,7 +381,21 @@ def _across_lines(table: pd.DataFrame) -> list[str]:
             f"| {_name(row)} | {_fmt(row['worst'])} | {row['worst_scenario']} "
             f"| {_fmt(row['average'])} | {cells} |"
         )
-    return [*lines, ""]
+    return lines
+
+
+def _across_lines(table: pd.DataFrame) -> list[str]:
+    return [
+        "### Every run across scenarios",
+        "",
+        "Each cell is the run's mean over seeds. Ranked by the worst scenario: the first run is "
+        "the one to trust when the scenario of new data is unknown. Runs that did not run in "
+        "every scenario come last: round-1 runs need an unseen generator, `subsets` runs need "
+        "real subsets.",
+        "",
+        *across_table(table),
+        "",
+    ]
 
 
 def _best_lines(best: pd.DataFrame, title: str, extra: list[str], note: str = "") -> list[str]:

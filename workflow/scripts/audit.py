@@ -6,22 +6,16 @@ table. The evidence figure, the score histogram, the statistics with patient-boo
 the verdict against the budget and the one-page report follow (ctprints.audit).
 """
 
-import sys
+import numpy as np
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ctprints import audit  # noqa: E402
-from ctprints.attacks import MembershipError  # noqa: E402
-from ctprints.io import read_image  # noqa: E402
-from ctprints.manifest import read_manifest  # noqa: E402
-from ctprints.membership import group_rows, read_patients  # noqa: E402
-from ctprints.paths import AUDIT_FILES, input_key  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints import audit
+from ctprints.attacks import MembershipError
+from ctprints.io import read_image
+from ctprints.manifest import read_manifest
+from ctprints.membership import group_rows, read_patients
+from ctprints.paths import AUDIT_FILES, input_key
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 params, output = snakemake.params, snakemake.output

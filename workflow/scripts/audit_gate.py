@@ -6,9 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 verdicts = [json.loads(Path(path).read_text()) for path in snakemake.input]

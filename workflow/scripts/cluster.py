@@ -1,15 +1,9 @@
 """Rule cluster: attribute every task 2 image with one method on one embedder's features."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.attribution import make_method, task2_real_rows, task2_rows  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.attribution import make_method, task2_real_rows, task2_rows
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 manifest = pd.read_parquet(snakemake.input.manifest)

@@ -1,17 +1,11 @@
 """Rule demo_benchmark: write data/<dataset>/ (ImageCLEF layout) and its ground truth."""
 
-import sys
+from pathlib import Path
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from pathlib import Path  # noqa: E402
-
-from ctprints.demo.generate import load_benchmark  # noqa: E402
-from ctprints.demo.layout import write_layout  # noqa: E402
-from ctprints.demo.scenarios import Plan  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.demo.generate import load_benchmark
+from ctprints.demo.layout import write_layout
+from ctprints.demo.scenarios import Plan
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 plan = Plan.from_dict(snakemake.params.plan)

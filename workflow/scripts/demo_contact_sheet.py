@@ -1,18 +1,11 @@
 """Rule demo_contact_sheet: real slices beside samples of every generator."""
 
-import sys
+import numpy as np
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-
-import numpy as np  # noqa: E402
-
-from ctprints.demo.generate import load_benchmark  # noqa: E402
-from ctprints.demo.scenarios import Plan  # noqa: E402
-from ctprints.plots import contact_sheet  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.demo.generate import load_benchmark
+from ctprints.demo.scenarios import Plan
+from ctprints.plots import contact_sheet
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 plan = Plan.from_dict(snakemake.params.plan)

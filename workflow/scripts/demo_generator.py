@@ -1,18 +1,12 @@
 """Rule demo_generator: train one planned generator on its patients and draw its samples."""
 
-import sys
+import numpy as np
+import pandas as pd
+import torch
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from ctprints.demo.generate import train_generator  # noqa: E402
-from ctprints.demo.scenarios import Instance  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.demo.generate import train_generator
+from ctprints.demo.scenarios import Instance
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -1,15 +1,9 @@
 """Rule demo_patients: render every planned phantom patient's slices into one npz."""
 
-import sys
+import numpy as np
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import numpy as np  # noqa: E402
-
-from ctprints.demo.generate import render_patients  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.demo.generate import render_patients
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 real = render_patients(

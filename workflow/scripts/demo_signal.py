@@ -1,18 +1,11 @@
 """Rule demo_signal: evidence that the benchmark carries signal (realism, families, membership)."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-
-import pandas as pd  # noqa: E402
-
-from ctprints.demo.generate import load_benchmark  # noqa: E402
-from ctprints.demo.scenarios import Plan  # noqa: E402
-from ctprints.demo.signal import signal_report  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.demo.generate import load_benchmark
+from ctprints.demo.scenarios import Plan
+from ctprints.demo.signal import signal_report
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 plan = Plan.from_dict(snakemake.params.plan)

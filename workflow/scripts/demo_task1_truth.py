@@ -1,11 +1,7 @@
 """Rule demo_task1_truth: one Task 1 group's ground truth from the benchmark's truth table."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from ctprints.demo.layout import split_task1_truth  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.demo.layout import split_task1_truth
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 count = split_task1_truth(snakemake.input.table, snakemake.wildcards.group, snakemake.output.truth)

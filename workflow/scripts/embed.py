@@ -1,17 +1,11 @@
 """Rules embed_fingerprint and embed_cnn: embed every image of the manifest."""
 
-import sys
+import pandas as pd
+import torch
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from ctprints.embed import embed_manifest  # noqa: E402
-from ctprints.io import atomic_output  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.embed import embed_manifest
+from ctprints.io import atomic_output
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -3,15 +3,9 @@ member-vs-member control and the test images, with bootstrap CIs and permutation
 
 Every input is looked up by its key (:func:`ctprints.paths.input_key`), never by its position."""
 
-import sys
-
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from ctprints.membership import evaluation_table  # noqa: E402
-from ctprints.paths import input_key  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.membership import evaluation_table
+from ctprints.paths import input_key
+from ctprints.runlog import configure
 
 configure(snakemake.log[0])
 params = snakemake.params

@@ -1,16 +1,10 @@
 """Rule evaluate_task2: score every task 2 run file (part 1's clusters, part 2's networks)."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.metrics import attribution_metrics  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.submission import read_run  # noqa: E402
+from ctprints.metrics import attribution_metrics
+from ctprints.runlog import configure
+from ctprints.submission import read_run
 
 log = configure(snakemake.log[0])
 truth = read_run(snakemake.input.truth, task=2)

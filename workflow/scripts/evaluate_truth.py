@@ -6,18 +6,12 @@ key, instead of being blamed on the first run file scored against it. When the c
 task's evaluation outputs scored against an earlier truth are removed before the error is raised.
 """
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.io import atomic_output  # noqa: E402
-from ctprints.manifest import read_manifest  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.truth import (  # noqa: E402
+from ctprints.io import atomic_output
+from ctprints.manifest import read_manifest
+from ctprints.runlog import configure
+from ctprints.truth import (
     TruthError,
     check_truth,
     digest,

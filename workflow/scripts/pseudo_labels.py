@@ -1,15 +1,9 @@
 """Rule pseudo_labels: the test images round 1 learns as the unseen generator."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.train import from_clusters, weakest  # noqa: E402
+from ctprints.runlog import configure
+from ctprints.train import from_clusters, weakest
 
 log = configure(snakemake.log[0])
 params = snakemake.params

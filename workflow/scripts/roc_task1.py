@@ -1,16 +1,10 @@
 """Rule roc_task1: ROC curves of every attack for one group and feature space (test images)."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.plots import roc_figure  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.submission import read_run  # noqa: E402
+from ctprints.plots import roc_figure
+from ctprints.runlog import configure
+from ctprints.submission import read_run
 
 configure(snakemake.log[0])
 scores = pd.read_csv(snakemake.input.scores, dtype={"image_id": str})

@@ -4,17 +4,11 @@ The dev scores are out of fold and the test scores cross-fitted (ctprints.member
 threshold applies on the scale of the scores it cuts. Where the test rows carry patients (or
 pseudo-patients), every slice of one takes one label."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.labelling import constant_defect, label_images  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.submission import write_run  # noqa: E402
+from ctprints.labelling import constant_defect, label_images
+from ctprints.runlog import configure
+from ctprints.submission import write_run
 
 log = configure(snakemake.log[0])
 # The score column: the attack's, `autogluon` or `paper` (the AutoGluon runs).

@@ -3,16 +3,10 @@
 The input is a cluster or prediction table; both have image_id, split and label columns.
 """
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.submission import write_run  # noqa: E402
+from ctprints.runlog import configure
+from ctprints.submission import write_run
 
 log = configure(snakemake.log[0])
 labels = pd.read_csv(snakemake.input.labels, dtype={"image_id": str, "label": str})

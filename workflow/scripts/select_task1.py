@@ -1,20 +1,14 @@
 """Rule select_task1: the submitted run of one group, chosen on dev by the challenge's metric
 (cross-validated F1 or kappa, the same folds for every candidate), or the configured run."""
 
-import sys
+import shutil
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+import pandas as pd
 
-import shutil  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-from ctprints.io import atomic_output  # noqa: E402
-from ctprints.labelling import select_run  # noqa: E402
-from ctprints.paths import input_key  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.io import atomic_output
+from ctprints.labelling import select_run
+from ctprints.paths import input_key
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 params = snakemake.params

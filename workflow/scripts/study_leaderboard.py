@@ -1,14 +1,8 @@
 """Rule study_leaderboard: the study's leaderboard (table, markdown, two figures) from the
 evaluation tables of every scenario and benchmark seed."""
 
-import sys
-
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.study import best_by_scenario, write_study  # noqa: E402
+from ctprints.runlog import configure
+from ctprints.study import best_by_scenario, write_study
 
 log = configure(snakemake.log[0])
 output = snakemake.output

@@ -1,13 +1,7 @@
 """Rule summary: results/<dataset>/summary.md from the evaluation tables and the run files."""
 
-import sys
-
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.summary import write_summary  # noqa: E402
+from ctprints.runlog import configure
+from ctprints.summary import write_summary
 
 log = configure(snakemake.log[0])
 params, inputs = snakemake.params, snakemake.input

@@ -1,20 +1,14 @@
 """Rule task1_autogluon: the paper's AutoGluon pair classifier on equal terms with the attacks:
 every dev image, the attacks' folds, out-of-fold dev scores and cross-fitted test scores."""
 
-import sys
+import tempfile
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+import pandas as pd
 
-import tempfile  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-from ctprints.manifest import read_manifest  # noqa: E402
-from ctprints.membership import group_rows, read_patients  # noqa: E402
-from ctprints.paper import autogluon_cv_scores  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.manifest import read_manifest
+from ctprints.membership import group_rows, read_patients
+from ctprints.paper import autogluon_cv_scores
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 params, wildcards = snakemake.params, snakemake.wildcards

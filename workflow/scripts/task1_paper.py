@@ -1,18 +1,12 @@
 """Rule task1_paper: the paper's AutoGluon pair classifier for one group, feature space and
 fraction; honest held-out scores beside the validation score AutoGluon reports."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.manifest import read_manifest  # noqa: E402
-from ctprints.membership import group_rows, read_patients  # noqa: E402
-from ctprints.paper import paper_group_scores  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.manifest import read_manifest
+from ctprints.membership import group_rows, read_patients
+from ctprints.paper import paper_group_scores
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 params, wildcards = snakemake.params, snakemake.wildcards

@@ -1,18 +1,12 @@
 """Rule task1_scores: every membership attack's scores for one group in one feature space."""
 
-import sys
+import numpy as np
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ctprints.io import read_image  # noqa: E402
-from ctprints.manifest import read_manifest  # noqa: E402
-from ctprints.membership import group_rows, group_scores, read_patients  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.io import read_image
+from ctprints.manifest import read_manifest
+from ctprints.membership import group_rows, group_scores, read_patients
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 params = snakemake.params

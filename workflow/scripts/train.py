@@ -4,17 +4,11 @@ The predictions come from the exported learner, loaded back, so the file on disk
 them.
 """
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.manifest import read_manifest  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
-from ctprints.train import (  # noqa: E402
+from ctprints.manifest import read_manifest
+from ctprints.runlog import configure
+from ctprints.train import (
     export_learner,
     load_trusted_learner,
     predict,

@@ -1,16 +1,10 @@
 """Rule tsne: 2-D openTSNE map of the task 2 images of one embedder."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.attribution import task2_rows, tsne_coordinates  # noqa: E402
-from ctprints.io import atomic_output  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.attribution import task2_rows, tsne_coordinates
+from ctprints.io import atomic_output
+from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 rows, X = task2_rows(

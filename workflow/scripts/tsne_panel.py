@@ -1,15 +1,9 @@
 """Rule tsne_panel: t-SNE maps of all embedders side by side."""
 
-import sys
+import pandas as pd
 
-# Under `--sdm conda` the rule's environment has the dependencies but not ctprints itself, so
-# import the library from this checkout.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-import pandas as pd  # noqa: E402
-
-from ctprints.plots import tsne_panel  # noqa: E402
-from ctprints.runlog import configure  # noqa: E402
+from ctprints.plots import tsne_panel
+from ctprints.runlog import configure
 
 configure(snakemake.log[0])
 frames = {
