@@ -40,8 +40,9 @@ def images(count: int, seed: int, size: int = 256) -> np.ndarray:
 def run(method: str, n_synthetic: int, n_queries: int) -> dict:
     import tracemalloc
 
-    from ctprints.attacks import GanLeaks, Reference, SsimMax, pairwise_distances
+    from ctprints.attacks import GanLeaks, Reference, SsimMax
     from ctprints.embed import pixel_features
+    from ctprints.neighbours import pairwise_distances
 
     synthetic = images(n_synthetic, 0)
     # Every other query is a noisy copy of a synthetic image (a member), the others are new;

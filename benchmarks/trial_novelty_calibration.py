@@ -26,7 +26,7 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 from sklearn.linear_model import LogisticRegression
 
-from ctprints.attribution import NoveltyAttribution
+from ctprints.openset import NoveltyAttribution
 
 DIMS, N_TRAIN, N_TEST = 10, 100, 50
 

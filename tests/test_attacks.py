@@ -12,7 +12,6 @@ from ctprints.attacks import (
     attack_settings,
     available_attacks,
     make_attack,
-    pairwise_distances,
     ssim,
 )
 
@@ -95,13 +94,3 @@ def test_attack_settings_are_the_configurable_attacks_config_sections() -> None:
     assert {name for name, cls in ATTACKS.items() if cls.configurable} == {"domias", "ssim_max"}
     # Each configurable attack takes its section's keys as keyword settings.
     assert isinstance(make_attack("ssim_max", settings["ssim_max"]), SsimMax)
-
-
-def test_pairwise_distances_match_scipy_in_any_chunk_size() -> None:
-    from scipy.spatial.distance import cdist
-
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=(7, 5)), rng.normal(size=(4, 5))
-    for chunk in (1, 3, 1024):
-        np.testing.assert_allclose(pairwise_distances(a, b, chunk), cdist(a, b), atol=1e-5)
-    assert pairwise_distances(a, a).diagonal().max() < 1e-3

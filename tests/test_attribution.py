@@ -7,14 +7,13 @@ from ctprints.attribution import (
     METHOD_INPUT,
     AttributionError,
     KMeansAttribution,
-    OpenSetAttribution,
-    SubsetAttribution,
     make_method,
     map_clusters,
     new_labels,
     task2_real_rows,
 )
 from ctprints.metrics import attribution_metrics, hungarian_accuracy
+from ctprints.openset import OpenSetAttribution, SubsetAttribution
 
 
 def test_shuffled_cluster_ids_are_named_by_their_training_images() -> None:

@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ctprints.errors import MembershipError
+from ctprints.neighbours import nearest, pairwise_distances
 
 ATTACKS: dict[str, type] = {}
 STACKED = ("meta",)
@@ -83,16 +84,6 @@ def pca_projection(synthetic: np.ndarray, components: int, seed: int = 0) -> Cal
     return lambda X: pca.transform(scale(X))
 
 
-def _nearest(reference: np.ndarray, queries: np.ndarray, k: int = 1):
-    """Distances (Q, k) and indices (Q, k) of the k nearest reference rows (exact search)."""
-    from sklearn.neighbors import NearestNeighbors
-
-    k = min(k, len(reference))
-    index = NearestNeighbors(n_neighbors=k, algorithm="auto").fit(reference)
-    distances, indices = index.kneighbors(queries)
-    return distances, indices
-
-
 @register("gan_leaks")
 class GanLeaks:
     """Minus the distance from the query to the nearest synthetic image."""
@@ -103,7 +94,7 @@ class GanLeaks:
         return self
 
     def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
-        distances, _ = _nearest(self.synthetic_, self.scale_(queries))
+        distances, _ = nearest(self.synthetic_, self.scale_(queries))
         return -distances[:, 0]
 
 
@@ -118,8 +109,8 @@ class GanLeaksCalibrated(GanLeaks):
 
     def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
         scaled = self.scale_(queries)
-        to_synthetic, _ = _nearest(self.synthetic_, scaled)
-        to_reference, _ = _nearest(self.not_used_, scaled)
+        to_synthetic, _ = nearest(self.synthetic_, scaled)
+        to_reference, _ = nearest(self.not_used_, scaled)
         return to_reference[:, 0] - to_synthetic[:, 0]
 
 
@@ -153,17 +144,6 @@ class MonteCarlo(GanLeaks):
     def score(self, queries: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
         near = pairwise_distances(self.scale_(queries), self.synthetic_) <= self.epsilon_
         return near.mean(axis=1)
-
-
-def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """Euclidean distances (len(a), len(b)), computed in chunks of rows of ``a``."""
-    out = np.empty((len(a), len(b)), dtype=np.float32)
-    b_sq = (b.astype(np.float64) ** 2).sum(axis=1)
-    for start in range(0, len(a), chunk):
-        rows = a[start : start + chunk].astype(np.float64)
-        squared = (rows**2).sum(axis=1)[:, None] + b_sq[None, :] - 2 * rows @ b.T
-        out[start : start + chunk] = np.sqrt(np.maximum(squared, 0))
-    return out
 
 
 def _log_kde(train: np.ndarray, points: np.ndarray, scale: float) -> np.ndarray:
@@ -255,7 +235,7 @@ class SsimMax(GanLeaks):
                     for image in tqdm(images, desc="ssim_max (exact)", unit="query", mininterval=5)
                 ]
             )
-        _, indices = _nearest(self.synthetic_, self.scale_(queries), self.candidates)
+        _, indices = nearest(self.synthetic_, self.scale_(queries), self.candidates)
         return np.array(
             [
                 ssim(image, self.images_[row]).max()

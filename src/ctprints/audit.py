@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ctprints.attacks import MembershipError, _nearest, _scaler, ssim
+from ctprints.attacks import MembershipError, _scaler, ssim
 from ctprints.errors import AuditError
 from ctprints.metrics import auc, tpr_at_fpr
+from ctprints.neighbours import nearest, pairwise_distances
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -369,7 +370,7 @@ def _nearest_synthetic(synthetic_features: np.ndarray, real_features: np.ndarray
     """Distance (R,) and index (R,) of each real image's nearest synthetic image, in the feature
     space standardised with the synthetic set's statistics."""
     scale = _scaler(np.asarray(synthetic_features))
-    distances, indices = _nearest(scale(synthetic_features), scale(real_features))
+    distances, indices = nearest(scale(synthetic_features), scale(real_features))
     return distances[:, 0], indices[:, 0]
 
 
@@ -471,7 +472,7 @@ def dcr_share(
     share expected without leakage, members / (members + holdout) in images."""
     member = np.asarray(member, dtype=bool)
     scale = _scaler(np.asarray(synthetic_features))
-    _, indices = _nearest(scale(real_features), scale(synthetic_features))
+    _, indices = nearest(scale(real_features), scale(synthetic_features))
     return float(member[indices[:, 0]].mean()), float(member.mean())
 
 
@@ -480,7 +481,6 @@ def _unit_distances(
 ) -> np.ndarray:
     """(S, U) float32: each (scaled) synthetic image's distance to the nearest image of each
     unit (patient), computed in chunks of synthetic rows so that memory stays bounded."""
-    from ctprints.attacks import pairwise_distances
 
     order = np.argsort(units, kind="stable")
     starts = np.searchsorted(units[order], np.arange(n_units))

@@ -10,14 +10,7 @@ import numpy as np
 
 from ctprints.demo.scenarios import Plan, group_leaks, sub_seed
 from ctprints.embed import pixel_features, radial_spectrum
-
-
-def _nearest_distance(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """Euclidean distance from each query row to its nearest reference row."""
-    squared = (
-        (queries**2).sum(1)[:, None] + (references**2).sum(1)[None] - 2 * queries @ references.T
-    )
-    return np.sqrt(np.maximum(squared.min(axis=1), 0))
+from ctprints.neighbours import nearest
 
 
 def signal_report(
@@ -52,10 +45,10 @@ def _realism_rows(
     in_half = np.array([p in half for p in real["patient"]])
     reference = pixel_features(real["images"][in_half])
     other = pixel_features(real["images"][~in_half])
-    baseline = float(_nearest_distance(other, reference).mean())
+    baseline = float(nearest(reference, other)[0][:, 0].mean())
 
     def realism(subject: str, images: np.ndarray) -> dict[str, Any]:
-        distance = float(_nearest_distance(pixel_features(images), reference).mean())
+        distance = float(nearest(reference, pixel_features(images))[0][:, 0].mean())
         return dict(
             check="realism", subject=subject, value=distance / baseline, detail=f"{distance:.4f}"
         )
@@ -117,7 +110,7 @@ def _membership_rows(
         }
         mask = np.isin(real["patient"], list(members))
         labels = np.array([members[p] for p in real["patient"][mask]])
-        score = -_nearest_distance(pixel_features(real["images"][mask]), generated)
+        score = -nearest(generated, pixel_features(real["images"][mask]))[0][:, 0]
         auc = float(roc_auc_score(labels, score))
         rows.append(
             dict(
