@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ctprints.attacks import MembershipError, _scaler, ssim
+from ctprints.config import schema_defaults
 from ctprints.errors import AuditError
 from ctprints.metrics import auc, tpr_at_fpr
 from ctprints.neighbours import nearest, pairwise_distances
@@ -52,13 +53,8 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- the budget
 
 
-BUDGET_DEFAULTS: dict = {
-    "max_auc": 0.6,
-    "max_tpr_at_1pct_fpr": 0.05,
-    "max_tpr_at_0_1pct_fpr": None,
-    "alpha": 0.05,
-    "decide_on": "lower",
-}
+# The schema's defaults of audit.budget, the one place they are written.
+BUDGET_DEFAULTS: dict = schema_defaults("audit.budget")
 DECIDE_ON = ("lower", "point", "upper")
 
 

@@ -58,3 +58,18 @@ def per_attempt(base: int):
         return base * attempt
 
     return resource
+
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
+
+
+def schema_defaults(dotted: str, schema_path: str | Path = SCHEMA) -> dict[str, Any]:
+    """The defaults of the schema's object at ``dotted`` (for example ``audit.budget``): each of
+    its properties' ``default``. The schema is the one place a default is written; the library
+    reads it from there rather than repeating it."""
+    node = yaml.safe_load(Path(schema_path).read_text())
+    for key in dotted.split("."):
+        node = node["properties"][key]
+    return {
+        key: child["default"] for key, child in node["properties"].items() if "default" in child
+    }

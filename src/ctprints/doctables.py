@@ -151,11 +151,19 @@ def config_reference(source: Path) -> str:
     return "\n".join(["| key | type | default | description |", "|---|---|---|---|", *rows]) + "\n"
 
 
+def audit_budget(source: Path) -> str:
+    """The keys of ``audit.budget``, as in :func:`config_reference`."""
+    table = config_reference(source).splitlines()
+    rows = [row for row in table if row.startswith("| `audit.budget.")]
+    return "\n".join([*table[:2], *rows]) + "\n"
+
+
 TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "study_task2": ("docs/study/leaderboard.tsv", study_task2),
     "study_across": ("docs/study/leaderboard.tsv", study_across),
     "study_task1": ("docs/study/leaderboard.tsv", study_task1),
     "config_reference": ("workflow/schemas/config.schema.yaml", config_reference),
+    "audit_budget": ("workflow/schemas/config.schema.yaml", audit_budget),
 }
 
 
