@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from ctprints.evaluation import COLUMNS
 from ctprints.io import PNG_SIGNATURE
 from ctprints.study import (
     TABLE_COLUMNS,
@@ -32,7 +33,7 @@ T2_HEADER = (
     "run\tmethod\tfeatures\tn\taccuracy\taccuracy_ci_low\taccuracy_ci_high\tmacro_f1\tari\tnmi\t"
     "hungarian_accuracy"
 )
-T1_HEADER = "group\tattack\tfeatures\tsplit\tgrouping\tn\tn_used\tauc\tauc_ci_low\tauc_ci_high"
+T1_HEADER = "\t".join(COLUMNS["task1"])
 PAPER = ["tsne_kmeans_spectrum"]
 
 
@@ -53,7 +54,8 @@ def task1_table(path: Path, rows: list[tuple[str, str, str, str, float]]) -> Pat
     """A task1.tsv from (group, attack, features, split, auc) rows."""
     lines = [T1_HEADER]
     for group, attack, features, split, auc in rows:
-        lines.append(f"{group}\t{attack}\t{features}\t{split}\timage\t8\t4\t{auc}\t0\t1")
+        other = "\t".join(["0.5"] * (len(COLUMNS["task1"]) - 9))
+        lines.append(f"{group}\t{attack}\t{features}\t{split}\t8\t4\t{auc}\t0\t1\t{other}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path

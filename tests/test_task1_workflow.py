@@ -14,6 +14,7 @@ from conftest import (
 )
 from conftest import tiny_config as _config
 
+from ctprints.evaluation import COLUMNS
 from ctprints.membership import MembershipError, group_rows
 from ctprints.submission import read_run
 
@@ -43,6 +44,7 @@ def test_no_run_file_with_a_dev_signal_labels_every_test_image_alike(built) -> N
     """Every run file whose cross-validated dev AUC is over 0.6 labels test images both ways
     (where its threshold alone would not, by rank, and its log says so); none logs a DEFECT."""
     table = pd.read_csv(built / "results/demo/evaluation/task1.tsv", sep="\t")
+    assert set(COLUMNS["task1"]) <= set(table.columns)  # what the summary and the study read
     key = ["group", "attack", "features"]
     dev = table[table.split == "cv_dev"].set_index(key).auc
     test = table[table.split == "test"].set_index(key).loc[dev.index]

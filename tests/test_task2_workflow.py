@@ -12,6 +12,7 @@ from conftest import (
 )
 from conftest import tiny_config as _config
 
+from ctprints.evaluation import COLUMNS
 from ctprints.metrics import attribution_metrics
 from ctprints.submission import read_run
 
@@ -99,6 +100,7 @@ def test_training_writes_learners_metrics_and_logs(built) -> None:
 
 def test_evaluation_table_has_every_run(built) -> None:
     table = pd.read_csv(built / "results/demo/evaluation/task2.tsv", sep="\t")
+    assert set(COLUMNS["task2"]) <= set(table.columns)  # what the summary and the study read
     assert len(table) == len(EMBEDDERS) * len(CLUSTER_METHODS) + len(NETWORK_RUNS)
     assert set(table.run) == {f"{m}_{e}" for m in CLUSTER_METHODS for e in EMBEDDERS} | set(
         NETWORK_RUNS

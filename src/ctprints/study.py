@@ -32,13 +32,10 @@ import numpy as np
 import pandas as pd
 
 from ctprints.errors import StudyError
+from ctprints.evaluation import read_evaluation, task1_run_name
 from ctprints.io import atomic_output
 from ctprints.plots import plot_leaderboard, plot_task1
 
-REQUIRED = {
-    "task2": ["run", "method", "features", "accuracy", "hungarian_accuracy", "ari"],
-    "task1": ["group", "attack", "features", "split", "auc"],
-}
 TASK2_LONG = [
     "scenario",
     "seed",
@@ -79,19 +76,6 @@ TABLE_COLUMNS = [
 ]
 
 
-def _read(path: str | Path, task: str) -> pd.DataFrame:
-    table = pd.read_csv(path, sep="\t")
-    missing = [column for column in REQUIRED[task] if column not in table.columns]
-    if missing:
-        raise StudyError(f"{path}: no column(s) {', '.join(missing)} in this {task} table")
-    return table
-
-
-def task1_run_name(attack: str, features: str) -> str:
-    """A Task 1 run's name as in its run file: ``<attack>_<features>``, the paper's shortened."""
-    return f"{attack.replace('paper_autogluon_', 'paper_', 1)}_{features}"
-
-
 def _duplicates(table: pd.DataFrame, keys: list[str], path) -> None:
     repeated = table[table.duplicated(keys, keep=False)]
     if not repeated.empty:
@@ -121,12 +105,12 @@ def collect(datasets: Sequence[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         paper = set(entry.get("paper_runs") or ())
         where = {"scenario": scenario, "seed": seed, "dataset": name}
         if entry.get("task2"):
-            table = _read(entry["task2"], "task2")
+            table = read_evaluation(entry["task2"], "task2", StudyError)
             _duplicates(table, ["run"], entry["task2"])
             table = table.assign(**where, paper=table["run"].isin(paper))
             task2.append(table[TASK2_LONG])
         if entry.get("task1"):
-            table = _read(entry["task1"], "task1")
+            table = read_evaluation(entry["task1"], "task1", StudyError)
             table = table.assign(
                 run=[
                     task1_run_name(a, f) for a, f in zip(table.attack, table.features, strict=True)

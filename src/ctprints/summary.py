@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ctprints.errors import SummaryError
+from ctprints.evaluation import read_evaluation, task1_run_name
 
 T2_METHODS = {
     "kmeans": "k-means on the embeddings",
@@ -187,8 +188,10 @@ def task1_section(
             "",
         ]
         test = table[table["split"] == "test"].copy()
-        test["run"] = test["attack"].str.replace("paper_autogluon_", "paper_", regex=False)
-        test["run"] = test["run"] + "_" + test["features"]
+        test["run"] = [
+            task1_run_name(attack, features)
+            for attack, features in zip(test["attack"], test["features"], strict=True)
+        ]
         for group in groups:
             rows = test[test["group"] == group]
             if rows.empty:
@@ -224,40 +227,11 @@ def task1_section(
     return lines
 
 
-REQUIRED = {
-    "task2": ["run", "method", "features", "n", "accuracy", "accuracy_ci_low", "accuracy_ci_high"],
-    "task1": [
-        "group",
-        "attack",
-        "features",
-        "split",
-        "n",
-        "n_used",
-        "auc",
-        "auc_ci_low",
-        "auc_ci_high",
-        "f1",
-        "f1_ci_low",
-        "f1_ci_high",
-        "kappa",
-        "kappa_ci_low",
-        "kappa_ci_high",
-        "share_used",
-        "hindsight_f1",
-        "autogluon_val_auc",
-    ],
-}
 SELECTION = ["run", "dev_auc", "dev_f1", "dev_kappa", "chosen", "reason"]
 
 
 def _read(path: str | None, task: str) -> pd.DataFrame | None:
-    if not path:
-        return None
-    table = pd.read_csv(path, sep="\t")
-    missing = [column for column in REQUIRED[task] if column not in table.columns]
-    if missing:
-        raise SummaryError(f"{path}: no column(s) {', '.join(missing)} in this {task} table")
-    return table
+    return read_evaluation(path, task, SummaryError) if path else None
 
 
 def _read_selection(path: str) -> pd.DataFrame:
