@@ -42,6 +42,11 @@ wildcard_constraints:
     paper_embedder=one_of(PLAN.paper_embedders),
 
 
+def per_dataset(query):
+    """An input or params function: the plan's ``query`` for the job's dataset."""
+    return lambda wildcards: query(wildcards.dataset)
+
+
 def dataset_of(wildcards):
     return PLAN.datasets[wildcards.dataset]
 
@@ -72,10 +77,6 @@ def demo_plan_data(wildcards):
     return demo_plan(wildcards).to_dict()
 
 
-def demo_samples(wildcards):
-    return PLAN.demo_samples(wildcards.dataset)
-
-
 def demo_folders(wildcards):
     """The image folders rule demo_benchmark writes for a dataset."""
     return PLAN.demo_folders(wildcards.dataset)
@@ -84,15 +85,6 @@ def demo_folders(wildcards):
 def dataset_seed(wildcards):
     """The analysis seed: the top-level seed, or a demo-built dataset's benchmark seed."""
     return dataset_of(wildcards).seed
-
-
-def manifest_sources(wildcards):
-    """The image sources of a dataset as plain dicts, so that only folder changes rerun it."""
-    return [asdict(source) for source in dataset_of(wildcards).sources]
-
-
-def dataset_image_size(wildcards):
-    return dataset_of(wildcards).image_size
 
 
 def folder_contents(wildcards):
@@ -113,10 +105,6 @@ def dataset_folders(wildcards):
 
 
 # ----------------------------------------------------------------------------- task 2
-
-
-def embedder_weights(wildcards):
-    return PLAN.embed_weights.get(wildcards.embedder, "none")
 
 
 def n_generators(wildcards):
@@ -144,17 +132,9 @@ def task2_truth(wildcards):
     return task2_of(wildcards).truth
 
 
-def task2_run_files(wildcards):
-    return PLAN.task2_run_files(wildcards.dataset)
-
-
 def task2_run_table(wildcards):
     runs = PLAN.task2_runs(wildcards.dataset)
     return [{"run": run, **info} for run, info in runs.items()]
-
-
-def arch_weights(wildcards):
-    return PLAN.train_weights.get(wildcards.arch, "none")
 
 
 def pseudo_input(wildcards):
@@ -168,24 +148,6 @@ def pseudo_input(wildcards):
         )
         return {"clusters": clusters}
     return {"predictions": rules.train_round0.output.predictions.format(**wildcards)}
-
-
-def pseudo_images(wildcards):
-    """How many images the weakest source labels; None for openset (so n changes nothing)."""
-    return task2_of(wildcards).pseudo_count
-
-
-def pseudo_label(wildcards):
-    """The name of the unseen generator (docs/data.md: model_<k> continuing, or new_label)."""
-    return task2_of(wildcards).unseen_label
-
-
-def known_labels(wildcards):
-    return list(task2_of(wildcards).labels)
-
-
-def task2_paper_runs(wildcards):
-    return PLAN.task2_paper_runs(wildcards.dataset)
 
 
 # ----------------------------------------------------------------------------- task 1
@@ -222,10 +184,6 @@ def task1_groups(wildcards):
     return dataset_of(wildcards).groups
 
 
-def task1_evaluation_inputs(wildcards):
-    return PLAN.task1_evaluation_inputs(wildcards.dataset)
-
-
 # ----------------------------------------------------------------------------- evaluation
 
 
@@ -247,10 +205,6 @@ def truth_labels(wildcards):
 
 def evaluation_outputs(wildcards):
     return PLAN.evaluation_outputs(wildcards.dataset, wildcards.task)
-
-
-def summary_inputs(wildcards):
-    return PLAN.summary_inputs(wildcards.dataset)
 
 
 # ----------------------------------------------------------------------------- audit

@@ -60,7 +60,7 @@ rule demo_generator:
 rule demo_benchmark:
     input:
         real=rules.demo_patients.output.real,
-        samples=demo_samples,
+        samples=per_dataset(PLAN.demo_samples),
     output:
         task1=directory(fill(PATHS.demo_folder, task="task1")),
         task2=directory(fill(PATHS.demo_folder, task="task2")),
@@ -107,7 +107,7 @@ rule demo_task1_truth:
 rule demo_contact_sheet:
     input:
         real=rules.demo_patients.output.real,
-        samples=demo_samples,
+        samples=per_dataset(PLAN.demo_samples),
     output:
         sheet=report(
             PATHS.demo_contact_sheet,
@@ -134,7 +134,7 @@ rule demo_contact_sheet:
 rule demo_signal:
     input:
         real=rules.demo_patients.output.real,
-        samples=demo_samples,
+        samples=per_dataset(PLAN.demo_samples),
     output:
         table=report(
             PATHS.demo_signal,

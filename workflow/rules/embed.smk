@@ -41,6 +41,6 @@ use rule embed_fingerprint as embed_cnn with:
         gpu=1,
         batch_size=lookup(dpath="embed/batch_size", within=config),
     params:
-        weights=embedder_weights,
+        weights=lambda wildcards: PLAN.embed_weights.get(wildcards.embedder, "none"),
         device=lookup(dpath="embed/device", within=config),
         seed=dataset_seed,

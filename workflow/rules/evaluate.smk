@@ -30,7 +30,7 @@ rule evaluate_task2:
     input:
         checked=fill(PATHS.truth_check, task="task2"),
         truth=task2_truth,
-        runs=task2_run_files,
+        runs=per_dataset(PLAN.task2_run_files),
     output:
         table=report(
             fill(PATHS.table, task="task2"),
@@ -81,7 +81,7 @@ rule confusion_task2:
 
 rule evaluate_task1:
     input:
-        unpack(task1_evaluation_inputs),
+        unpack(per_dataset(PLAN.task1_evaluation_inputs)),
         checked=fill(PATHS.truth_check, task="task1"),
     output:
         table=report(
@@ -145,7 +145,7 @@ rule roc_task1:
 
 rule summary:
     input:
-        unpack(summary_inputs),
+        unpack(per_dataset(PLAN.summary_inputs)),
     output:
         summary=report(
             PATHS.summary,
@@ -163,7 +163,7 @@ rule summary:
         runtime=per_attempt(5),
     params:
         task2_submitted=PLAN.task2_run,
-        task2_paper=task2_paper_runs,
+        task2_paper=per_dataset(PLAN.task2_paper_runs),
         task2_skipped=lambda wildcards: PLAN.skipped_methods(wildcards.dataset),
         task1_metric=lookup(dpath="task1/metric", within=config),
         task1_paper=list(PLAN.paper_runs.values()),

@@ -17,8 +17,11 @@ rule manifest:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(30),
     params:
-        sources=manifest_sources,
-        image_size=dataset_image_size,
+        # plain dicts, so that only a change of the folders reruns the manifest
+        sources=lambda wildcards: [
+            asdict(source) for source in dataset_of(wildcards).sources
+        ],
+        image_size=lambda wildcards: dataset_of(wildcards).image_size,
         contents=folder_contents,
     script:
         "../scripts/manifest.py"

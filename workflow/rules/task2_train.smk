@@ -25,7 +25,7 @@ rule train_round0:
         lr=lookup(dpath="task2/train/lr", within=config),
         batch_size=lookup(dpath="task2/train/batch_size", within=config),
         valid_pct=lookup(dpath="task2/train/valid_pct", within=config),
-        weights=arch_weights,
+        weights=lambda wildcards: PLAN.train_weights.get(wildcards.arch, "none"),
         recipe=lookup(dpath="task2/train/recipe", within=config),
         device=lookup(dpath="task2/train/device", within=config),
         seed=dataset_seed,
@@ -48,9 +48,10 @@ rule pseudo_labels:
         runtime=per_attempt(5),
     params:
         source=PLAN.pseudo_source,
-        n_images=pseudo_images,
-        label=pseudo_label,
-        known=known_labels,
+        # None for the openset source, so that changing n reruns nothing there
+        n_images=lambda wildcards: task2_of(wildcards).pseudo_count,
+        label=lambda wildcards: task2_of(wildcards).unseen_label,
+        known=lambda wildcards: list(task2_of(wildcards).labels),
     script:
         "../scripts/pseudo_labels.py"
 
