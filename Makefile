@@ -32,7 +32,7 @@ test: $(VENV)/.installed-test
 	$(MAKE) lint
 
 ## The tests that assert on trained models, again as on another CPU (docs/testing.md): torch,
-## BLAS and every rule on one thread, and the tiny benchmark built from seed 1, up to the run
+## BLAS and every rule on one thread, and the tiny demo data built from seed 1, up to the run
 ## files those tests read.
 TRAINS_TARGETS := $(foreach method,kmeans tsne_kmeans openset novelty,\
 	results/demo/submissions/task2/$(method)_spectrum.csv)

@@ -55,9 +55,9 @@ localrules:
 
 
 # The folders and ground truth of every demo-built dataset of run_datasets.
-rule benchmarks:
+rule demo_data:
     input:
-        PLAN.benchmark_files(),
+        PLAN.demo_data_files(),
 
 
 rule manifests:

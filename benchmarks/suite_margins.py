@@ -3,7 +3,7 @@
     python benchmarks/suite_margins.py WORKDIR [--seeds 0 1 2] [--threads 2 1] [--out FILE]
 
 Floating-point results of training change with the CPU. The suite's stand-ins for another CPU
-are the thread count of torch and of every rule, and the seed of the tiny benchmark
+are the thread count of torch and of every rule, and the seed of the tiny demo data
 (CTPRINTS_TEST_THREADS and CTPRINTS_TEST_SEED, tests/conftest.py). For every seed x thread count
 this script runs the tests marked `trains` (those that use the `margin` fixture) with those
 settings, each against its own tiny `all` build under WORKDIR/s<seed>_t<threads> (built first

@@ -6,7 +6,7 @@ ROOT is a work directory where the workflow has built results/<dataset>/manifest
 results/<dataset>/embeddings/<embedder>.parquet and data/<dataset>/ground_truth/task2.csv.
 For each embedder it fits `novelty` with its default settings (as rule `cluster` does) and
 prints the test accuracy, the seconds taken, and the classes whose two-sample test fired
-(class, AUC, p). Results: docs/benchmark-and-study.md.
+(class, AUC, p). Results: docs/demo-and-study.md.
 """
 
 import sys

@@ -6,7 +6,7 @@ only in their seed differ in image content, or only in their fingerprint?
 VARIANT is ``base`` (the family as in ctprints.generators) or ``mbstd`` (the GAN discriminator
 given a minibatch-standard-deviation channel, a common remedy for mode collapse). Two generators
 (seeds 1 and 2) train on the first 800 real slices of REAL_NPZ (a demo benchmark's
-results/<dataset>/benchmark/real.npz) and draw 100 images each. Printed: the per-pixel standard
+results/<dataset>/build/real.npz) and draw 100 images each. Printed: the per-pixel standard
 deviation across samples (the real slices' for reference), k-means (2 clusters) on raw pixels as
 an accuracy between the seeds (content), and 5-fold logistic regression on the spectrum and
 residual fingerprints (the fingerprint). Results: benchmarks/RESULTS.md, "Seed scenario family".

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 # Stand-ins for another CPU (docs/testing.md): the threads of torch in this process and of every
-# rule that snakemake runs, and the seed of the tiny benchmark that the workflow tests build.
+# rule that snakemake runs, and the seed of the tiny demo data that the workflow tests build.
 # Floating-point results of training change with both, so the tests marked `trains` must pass
 # under CTPRINTS_TEST_THREADS=1 and 2 and under several CTPRINTS_TEST_SEED values.
 TEST_THREADS = int(os.environ.get("CTPRINTS_TEST_THREADS", "2"))

@@ -255,7 +255,7 @@ def test_a_datasets_own_demo_section_is_named_in_its_errors() -> None:
         plan_demo(scenario_config("gans"), 0, key="datasets.b.demo")
 
 
-def _fake_benchmark(plan):
+def _fake_demo_data(plan):
     """Rendered patients and generator samples of the right shapes, without training."""
     size, slices = plan.image_size, plan.slices_per_patient
     patients = list(plan.patients)
@@ -282,7 +282,7 @@ def test_every_scenario_writes_its_editions_layout_and_ground_truth(tmp_path, sc
     config = scenario_config(scenario, generators=3)
     config["task1"] = {}
     plan = plan_demo(config, 0)
-    real, samples = _fake_benchmark(plan)
+    real, samples = _fake_demo_data(plan)
     root = tmp_path / "data" / "b"
     write_layout(plan, real, samples, root, root / "ground_truth", tmp_path / "t1.csv")
     task2 = root / "task2"
@@ -309,7 +309,7 @@ def test_every_scenario_writes_its_editions_layout_and_ground_truth(tmp_path, sc
 
 def test_task1_truth_table_splits_into_each_groups_truth_file(tmp_path) -> None:
     plan = plan_demo(demo_config(), 0)
-    real, samples = _fake_benchmark(plan)
+    real, samples = _fake_demo_data(plan)
     root = tmp_path / "data"
     write_layout(plan, real, samples, root, root / "gt", tmp_path / "t1.csv")
     assert not list((root / "gt").glob("task1_*"))
@@ -345,5 +345,5 @@ def test_a_leakage_free_group_trains_on_patients_that_appear_nowhere_else() -> N
     for name, instance in before.instances.items():
         assert plan.instances[name] == instance
     assert {p: a for p, a in plan.assignment.items() if p in before.assignment} == before.assignment
-    # the benchmark's membership signal says which generator saw whom
+    # the demo data's membership signal says which generator saw whom
     assert group_leaks(plan, "group1") and not group_leaks(plan, "group3")

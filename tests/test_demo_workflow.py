@@ -1,4 +1,4 @@
-"""The demo benchmark built by snakemake at the tiny scale, in temporary directories."""
+"""The demo data built by snakemake at the tiny scale, in temporary directories."""
 
 import csv
 import hashlib
@@ -22,7 +22,7 @@ def _png_hashes(root: Path) -> dict[str, str]:
     }
 
 
-# `built` is conftest's session fixture: the tiny demo run to `all` (its benchmark, manifests and
+# `built` is conftest's session fixture: the tiny demo run to `all` (its demo data, manifests and
 # contact sheet included), from the same tiny_config as the rebuild below.
 
 
@@ -33,7 +33,7 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 def test_identical_seed_gives_byte_identical_pngs(built, tmp_path) -> None:
     tiny_config(tmp_path)
-    run_snakemake(tmp_path, "--cores", "2", "benchmarks")
+    run_snakemake(tmp_path, "--cores", "2", "demo_data")
     first, second = _png_hashes(built / DEMO), _png_hashes(tmp_path / DEMO)
     assert len(first) > 100
     assert first == second
@@ -136,7 +136,7 @@ def test_analysis_rules_never_read_ground_truth(built) -> None:
     # files or the demo's internals (rendered patients with their IDs, trained generators):
     # anything else could learn the answer from them.
     allowed = re.compile(r"^(demo_|evaluate|confusion|roc|all$)")  # all: a target, runs nothing
-    forbidden = re.compile(r"ground_truth|results/demo/benchmark")
+    forbidden = re.compile(r"ground_truth|results/demo/build")
     job_rule = None
     checked = 0
     for line in result.stdout.splitlines():
@@ -166,7 +166,7 @@ def test_bad_demo_config_stops_before_any_job(tmp_path, demo, message) -> None:
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     config["demo"].update(demo)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    result = run_snakemake(tmp_path, "benchmarks", check=False)
+    result = run_snakemake(tmp_path, "demo_data", check=False)
     assert result.returncode != 0
     assert re.search(message, result.stderr), result.stderr
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()

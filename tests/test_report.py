@@ -72,7 +72,7 @@ def test_report_holds_every_figure_table_and_run_file(built, report) -> None:
 def test_report_menu_groups_items_by_task(report) -> None:
     _, categories = report
     assert set(categories) >= {
-        "Demo benchmark",
+        "Demo data",
         "Task 2 attribution",
         "Task 1 membership",
         "Run files",

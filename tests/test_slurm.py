@@ -250,14 +250,14 @@ def test_a_partition_that_does_not_exist_fails_clearly(cluster, tmp_path) -> Non
         "--retries",
         "0",
         "--",
-        "results/demo/benchmark/real.npz",
+        "results/demo/build/real.npz",
         timeout=300,
     )
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Invalid partition name specified" in log, log[-3000:]
     assert "-p nosuchpartition" in log  # the failed sbatch call is shown
-    assert not (tmp_path / "results" / "demo" / "benchmark" / "real.npz").exists()
+    assert not (tmp_path / "results" / "demo" / "build" / "real.npz").exists()
 
 
 def test_an_unreachable_controller_fails_clearly(cluster, tmp_path) -> None:
@@ -273,11 +273,11 @@ def test_an_unreachable_controller_fails_clearly(cluster, tmp_path) -> None:
         "--retries",
         "0",
         "--",
-        "results/demo/benchmark/real.npz",
+        "results/demo/build/real.npz",
         env={"SLURM_CONF": str(dead)},
         timeout=300,
     )
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Unable to contact slurm controller" in log, log[-3000:]
-    assert not (tmp_path / "results" / "demo" / "benchmark" / "real.npz").exists()
+    assert not (tmp_path / "results" / "demo" / "build" / "real.npz").exists()

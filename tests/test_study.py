@@ -1,4 +1,4 @@
-"""The study leaderboard: scores over benchmark seeds, the paper's runs, tables and figures."""
+"""The study leaderboard: scores over demo seeds, the paper's runs, tables and figures."""
 
 from __future__ import annotations
 

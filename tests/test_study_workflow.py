@@ -23,7 +23,7 @@ def _study_config(workdir: Path, **study) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """Every scenario's benchmark and manifest, and the subsets method on the 2025 layout."""
+    """Every scenario's demo data and manifest, and the subsets method on the 2025 layout."""
     workdir = tmp_path_factory.mktemp("study")
     _study_config(workdir)
     targets = [f"results/study_{scenario}_s0/manifest.parquet" for scenario in SCENARIOS]
@@ -93,13 +93,13 @@ def test_the_subsets_method_submits_a_label_for_every_test_image(built) -> None:
 def test_the_study_plans_every_run_and_only_evaluation_reads_the_truth(built) -> None:
     result = run_snakemake(built, "-n", "--forceall", "study")
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
-    assert jobs["study_leaderboard"] == "1" and jobs["demo_benchmark"] == "5"
+    assert jobs["study_leaderboard"] == "1" and jobs["demo_layout"] == "5"
     assert jobs["evaluate_task2"] == "5" and jobs["evaluate_task1"] == "1"
     # 5 methods x 4 embedders on the two subsets datasets, 4 (all but subsets) elsewhere.
     assert jobs["cluster"] == str(2 * 20 + 3 * 16)
     # The leaderboard summarises evaluation tables and signal reports: evaluation too.
     allowed = re.compile(r"^(demo_|evaluate|confusion|roc|study|all$)")
-    forbidden = re.compile(r"ground_truth|results/study_\w+/benchmark")
+    forbidden = re.compile(r"ground_truth|results/study_\w+/build")
     job_rule, checked = None, 0
     for line in result.stdout.splitlines():
         line = line.strip()

@@ -111,7 +111,7 @@ def _effective_dataset(
     config: dict, name: str, spec: dict, key: str
 ) -> tuple[dict[str, Any], int, DemoPlan | None]:
     """The dataset config the rules use, its analysis seed and, for a demo-built dataset, its
-    benchmark plan: the top-level `demo` section with the dataset's own `demo` keys (errors in
+    demo plan: the top-level `demo` section with the dataset's own `demo` keys (errors in
     it named under ``key``)."""
     if spec["builder"] != "demo":
         return spec, config["seed"], None

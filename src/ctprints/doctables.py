@@ -33,7 +33,7 @@ def _pm(mean: float, sd: float) -> str:
 
 def study_task2(source: Path) -> str:
     """Per study scenario: the best run and the best of the paper's runs
-    (:func:`ctprints.study.best_by_scenario`), Task 2 accuracy, mean ± sd over the benchmark
+    (:func:`ctprints.study.best_by_scenario`), Task 2 accuracy, mean ± sd over the demo
     seeds. Descriptive: no test of a difference."""
     from ctprints.study import best_by_scenario
 

@@ -1,4 +1,4 @@
-"""Real generative models for the demo benchmark: a registry of families, trained with torch.
+"""Real generative models for the demo data: a registry of families, trained with torch.
 
 Each family is a small but genuine generative model trained by gradient descent on real phantom
 slices. Their fingerprints are whatever their architecture and training leave behind (the

@@ -23,15 +23,15 @@ class Paths:
     needs the file formats the same pattern.
     """
 
-    demo_real: str = "results/{dataset}/benchmark/real.npz"
-    demo_model: str = "results/{dataset}/benchmark/generators/{instance}/model.pt"
-    demo_history: str = "results/{dataset}/benchmark/generators/{instance}/history.tsv"
-    demo_samples: str = "results/{dataset}/benchmark/generators/{instance}/samples.npz"
+    demo_real: str = "results/{dataset}/build/real.npz"
+    demo_model: str = "results/{dataset}/build/generators/{instance}/model.pt"
+    demo_history: str = "results/{dataset}/build/generators/{instance}/history.tsv"
+    demo_samples: str = "results/{dataset}/build/generators/{instance}/samples.npz"
     demo_folder: str = DEMO_ROOT + "/{task}"
     demo_truth: str = DEMO_ROOT + "/ground_truth/{name}.csv"
     # Every Task 1 group's truth in one table, which rule demo_task1_truth splits per group.
-    demo_task1_truth: str = "results/{dataset}/benchmark/task1_truth.csv"
-    demo_signal: str = "results/{dataset}/benchmark/signal.tsv"
+    demo_task1_truth: str = "results/{dataset}/build/task1_truth.csv"
+    demo_signal: str = "results/{dataset}/build/signal.tsv"
     demo_contact_sheet: str = "results/{dataset}/contact_sheet.png"
     manifest: str = "results/{dataset}/manifest.parquet"
     embeddings: str = "results/{dataset}/embeddings/{embedder}.parquet"

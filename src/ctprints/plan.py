@@ -85,8 +85,8 @@ class DatasetPlan:
     sources: tuple[Source, ...]
     task2: Task2Plan | None
     task1: tuple[Task1Group, ...]  # the groups Task 1 scores: those with a test folder
-    seed: int  # of the analysis; a demo-built dataset's is its benchmark seed
-    demo: DemoPlan | None = None  # the benchmark plan of a `builder: demo` dataset
+    seed: int  # of the analysis; a demo-built dataset's is its demo seed
+    demo: DemoPlan | None = None  # the demo plan of a `builder: demo` dataset
     audit_only: tuple[Task1Group, ...] = ()  # groups with dev folders only: the audit's
 
     @property
@@ -401,7 +401,7 @@ class RunPlan:
 
     # ------------------------------------------------------------------ targets
 
-    def benchmark_files(self) -> list[str]:
+    def demo_data_files(self) -> list[str]:
         """The image folders and ground truth of every demo-built dataset of run_datasets."""
         files = []
         for name in self.run_datasets:
@@ -508,11 +508,11 @@ class RunPlan:
         }
 
     def demo_folders(self, dataset: str) -> list[str]:
-        """The Task 1 and Task 2 image folders rule demo_benchmark writes for a dataset."""
+        """The Task 1 and Task 2 image folders rule demo_layout writes for a dataset."""
         return [fill(self.paths.demo_folder, dataset=dataset, task=t) for t in ("task1", "task2")]
 
     def demo_truth_files(self, dataset: str) -> list[str]:
-        """The ground truth a demo-built dataset's benchmark writes."""
+        """The ground truth a demo-built dataset's builder writes."""
         groups = self.datasets[dataset].demo.task1_groups
         names = [f"task1_{group}" for group in groups] + ["task2", "patients"]
         return [fill(self.paths.demo_truth, dataset=dataset, name=name) for name in names]

@@ -1,4 +1,4 @@
-"""A study: the same workflow on several benchmarks (scenarios x benchmark seeds), as one
+"""A study: the same workflow on several demo-built datasets (scenarios x demo seeds), as one
 leaderboard.
 
 :func:`collect` reads each dataset's ``evaluation/task2.tsv`` and ``evaluation/task1.tsv`` into
@@ -18,7 +18,7 @@ or ``task1`` (metric ``auc`` on the test images, ``group`` the Task 1 group, ``m
 attack, ``dev_mean``/``dev_sd`` the cv_dev AUC, empty for the paper's runs, which have none).
 Task 1 runs are named like their run files, ``<attack>_<features>``, with the paper's
 ``paper_autogluon_f<fraction>`` attack shortened to ``paper_f<fraction>``. ``seeds`` and
-``values`` list the benchmark seeds and their scores in seed order (``0,1,2`` and
+``values`` list the demo seeds and their scores in seed order (``0,1,2`` and
 ``0.995,1.000,0.990``). Numbers are written to 3 decimals.
 """
 
@@ -291,7 +291,7 @@ def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top
     lines = [
         "# ctprints: study leaderboard",
         "",
-        f"Scores over benchmark seeds {', '.join(str(int(s)) for s in seeds) or '(none)'}: mean "
+        f"Scores over demo seeds {', '.join(str(int(s)) for s in seeds) or '(none)'}: mean "
         "± sd (sd over seeds, ddof 1; none with one seed), then the per-seed values in seed "
         "order. Runs marked **paper** are the paper's approaches.",
         "",
@@ -423,7 +423,7 @@ def write_leaderboard(
 
 
 def signal_summary(datasets: Sequence[dict]) -> pd.DataFrame:
-    """Per scenario, the benchmark's own evidence (``demo_signal``) over seeds: the realism of
+    """Per scenario, the demo data's own evidence (``demo_signal``) over seeds: the realism of
     its Task 2 generators (mean over generators; 1 is real-like, the noise control beside it)
     and the spectral family accuracy. Datasets without a ``signal`` file are left out."""
     rows = []
@@ -458,7 +458,7 @@ def signal_summary(datasets: Sequence[dict]) -> pd.DataFrame:
 
 
 def signal_markdown(summary: pd.DataFrame) -> str:
-    """The benchmark-signal section of leaderboard.md."""
+    """The demo-signal section of leaderboard.md."""
     if summary.empty:
         return ""
     lines = [

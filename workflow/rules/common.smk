@@ -63,7 +63,7 @@ def group_of(wildcards):
 
 
 def demo_plan(wildcards):
-    """The benchmark plan of a demo-built dataset."""
+    """The demo plan of a demo-built dataset."""
     return dataset_of(wildcards).demo
 
 
@@ -73,17 +73,17 @@ def demo_instance(wildcards):
 
 
 def demo_plan_data(wildcards):
-    """The whole benchmark plan as plain data (a changed plan reruns the layout)."""
+    """The whole demo plan as plain data (a changed plan reruns the layout)."""
     return demo_plan(wildcards).to_dict()
 
 
 def demo_folders(wildcards):
-    """The image folders rule demo_benchmark writes for a dataset."""
+    """The image folders rule demo_layout writes for a dataset."""
     return PLAN.demo_folders(wildcards.dataset)
 
 
 def dataset_seed(wildcards):
-    """The analysis seed: the top-level seed, or a demo-built dataset's benchmark seed."""
+    """The analysis seed: the top-level seed, or a demo-built dataset's demo seed."""
     return dataset_of(wildcards).seed
 
 

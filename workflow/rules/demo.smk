@@ -1,4 +1,4 @@
-# The demo benchmark: phantom patients -> one trained generator per instance -> ImageCLEF layout,
+# The demo data: phantom patients -> one trained generator per instance -> ImageCLEF layout,
 # for every dataset with `builder: demo` (the run's and the study's).
 
 
@@ -57,7 +57,7 @@ rule demo_generator:
         "../scripts/demo_generator.py"
 
 
-rule demo_benchmark:
+rule demo_layout:
     input:
         real=rules.demo_patients.output.real,
         samples=per_dataset(PLAN.demo_samples),
@@ -68,9 +68,9 @@ rule demo_benchmark:
         patients=fill(PATHS.demo_truth, name="patients"),
         task1_truth=PATHS.demo_task1_truth,
     log:
-        "logs/demo_benchmark/{dataset}.log",
+        "logs/demo_layout/{dataset}.log",
     benchmark:
-        "logs/benchmarks/demo_benchmark/{dataset}.tsv"
+        "logs/benchmarks/demo_layout/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(PLAN.demo_datasets),
     conda:
@@ -82,12 +82,12 @@ rule demo_benchmark:
     params:
         plan=demo_plan_data,
     script:
-        "../scripts/demo_benchmark.py"
+        "../scripts/demo_layout.py"
 
 
 rule demo_task1_truth:
     input:
-        table=rules.demo_benchmark.output.task1_truth,
+        table=rules.demo_layout.output.task1_truth,
     output:
         truth=fill(PATHS.demo_truth, name="task1_{group}"),
     log:
@@ -112,7 +112,7 @@ rule demo_contact_sheet:
         sheet=report(
             PATHS.demo_contact_sheet,
             caption="../report/contact_sheet.rst",
-            category="Demo benchmark",
+            category="Demo data",
             labels={"dataset": "{dataset}", "figure": "contact sheet"},
         ),
     log:
@@ -139,7 +139,7 @@ rule demo_signal:
         table=report(
             PATHS.demo_signal,
             caption="../report/demo_signal.rst",
-            category="Demo benchmark",
+            category="Demo data",
             labels={"dataset": "{dataset}", "figure": "signal report"},
         ),
     log:

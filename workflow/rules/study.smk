@@ -1,4 +1,4 @@
-# The study: every scenario at every benchmark seed, each a demo-built dataset analysed like any
+# The study: every scenario at every demo seed, each a demo-built dataset analysed like any
 # other, then one leaderboard of means and spreads over the seeds.
 
 

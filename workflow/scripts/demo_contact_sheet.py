@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from ctprints.demo.generate import load_benchmark
+from ctprints.demo.generate import load_demo_data
 from ctprints.demo.scenarios import Plan
 from ctprints.plots import contact_sheet
 from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
 plan = Plan.from_dict(snakemake.params.plan)
-real, samples = load_benchmark(snakemake.input.real, snakemake.input.samples)
+real, samples = load_demo_data(snakemake.input.real, snakemake.input.samples)
 # One slice from each of eight patients, so the row shows how patients differ.
 first = np.unique(real["patient"], return_index=True)[1][:8]
 rows = {"real (phantom)": real["images"][np.sort(first)]}

@@ -1,4 +1,4 @@
-"""Rule demo_task1_truth: one Task 1 group's ground truth from the benchmark's truth table."""
+"""Rule demo_task1_truth: one Task 1 group's ground truth from the demo data's truth table."""
 
 from ctprints.demo.layout import split_task1_truth
 from ctprints.runlog import configure

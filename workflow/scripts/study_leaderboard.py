@@ -1,5 +1,5 @@
 """Rule study_leaderboard: the study's leaderboard (table, markdown, two figures) from the
-evaluation tables of every scenario and benchmark seed."""
+evaluation tables of every scenario and demo seed."""
 
 from ctprints.runlog import configure
 from ctprints.study import best_by_scenario, write_study

@@ -1,4 +1,4 @@
-"""The demo benchmark: phantom patients, generators trained on them, laid out like ImageCLEF.
+"""The demo data: phantom patients, generators trained on them, laid out like ImageCLEF.
 
 :mod:`ctprints.demo.scenarios` plans it (scales, scenarios, which patient goes where),
 :mod:`ctprints.demo.generate` renders the patients and trains the generators,

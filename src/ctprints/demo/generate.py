@@ -1,6 +1,6 @@
 """Building the demo's images: phantom patients rendered (:func:`render_patients`), one
-generator trained per plan instance (:func:`train_generator`), and the benchmark's images loaded
-back (:func:`load_benchmark`)."""
+generator trained per plan instance (:func:`train_generator`), and the demo data loaded
+back (:func:`load_demo_data`)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def train_generator(
     return model, samples
 
 
-def load_benchmark(
+def load_demo_data(
     real_path: str | Path, sample_paths: list[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
     """Read the rendered patients and each generator's samples (named by their folder)."""

@@ -209,7 +209,7 @@ def _write_task2_real(
 
 
 def split_task1_truth(table: str | Path, group: str, path: str | Path) -> int:
-    """Write one group's rows of the benchmark's Task 1 truth table as its truth file (the
+    """Write one group's rows of the demo data's Task 1 truth table as its truth file (the
     run-file format, ``image_id,label``); return how many. Written whole or not at all."""
     from ctprints.io import atomic_output
 

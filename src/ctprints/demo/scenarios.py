@@ -58,7 +58,7 @@ GENERATOR_FAMILIES = ("upconv_gan", "resize_gan", "vae", "ddpm")
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named recipe for the Task 2 generators of a demo benchmark."""
+    """A named recipe for the Task 2 generators of a demo data."""
 
     layout: str  # "2023": train/<model_k>/, test/generated_unknown/; "2025": generated/<subset>/,
     #              real/<subset>/, generated_unknown/
@@ -253,7 +253,7 @@ def _family(task2: dict[str, Any]) -> str:
     schema's default when unset). ``vae``: at the demo's 300 CPU steps every GAN collapses to a
     few modes of its own, so image content alone tells two GANs apart; the VAE's samples are as
     varied as the real slices, so only its fingerprint differs between seeds
-    (docs/benchmark-and-study.md)."""
+    (docs/demo-and-study.md)."""
     return task2.get("family") or "vae"
 
 

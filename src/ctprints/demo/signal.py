@@ -16,7 +16,7 @@ from ctprints.neighbours import nearest
 def signal_report(
     plan: Plan, real: dict[str, np.ndarray], samples: dict[str, dict[str, np.ndarray]]
 ) -> list[dict[str, Any]]:
-    """Evidence that the benchmark carries signal, as rows of (check, subject, value, ...).
+    """Evidence that the demo data carry signal, as rows of (check, subject, value, ...).
 
     - ``realism``: mean nearest-neighbour distance (16x16 pooled pixels) from a generator's
       samples to half of the real patients, divided by the same distance from the other half of
