@@ -97,7 +97,7 @@ def _group(leaky: bool, patients: int = 20, slices: int = 4, dims: int = 8, seed
 def _audit(leaky: bool, seed: int = 0):
     """The audit of a :func:`_group`: candidate scores, choice, statistics, verdict."""
     parts, features, patients, synthetic = _group(leaky, seed=seed)
-    dev, groups = dev_inputs(parts, patients, "group1")
+    dev, patient_ids = dev_inputs(parts, patients, "group1")
     candidates = candidate_scores(parts, {"demo": features}, ATTACKS, 5, 0, patients=patients)
     attack, embedder, table = choose(candidates, None, None, "group1")
     rows = candidates[
@@ -107,7 +107,7 @@ def _audit(leaky: bool, seed: int = 0):
     ]
     real = part_features(features, dev)
     stats = statistics(
-        rows.label.to_numpy(), rows.score.to_numpy(), groups, synthetic, real, 300, 499, seed=0
+        rows.label.to_numpy(), rows.score.to_numpy(), patient_ids, synthetic, real, 300, 499, seed=0
     )
     stats["selection_p"] = selection_p(candidates, table, 199, seed=0)
     result = verdict(
@@ -264,25 +264,25 @@ def test_resampled_dcr_shares_match_brute_force() -> None:
 
 def test_statistics_are_seeded_and_fall_back_to_images() -> None:
     parts, features, patients, synthetic = _group(leaky=False, patients=6, slices=3)
-    dev, groups = dev_inputs(parts, patients, "group1")
+    dev, patient_ids = dev_inputs(parts, patients, "group1")
     real = part_features(features, dev)
     labels = np.r_[np.ones(18), np.zeros(18)].astype(int)
     scores = np.random.default_rng(3).normal(size=36) + labels
-    first = statistics(labels, scores, groups, synthetic, real, 100, 99, seed=4)
-    assert first == statistics(labels, scores, groups, synthetic, real, 100, 99, seed=4)
-    assert first != statistics(labels, scores, groups, synthetic, real, 100, 99, seed=5)
+    first = statistics(labels, scores, patient_ids, synthetic, real, 100, 99, seed=4)
+    assert first == statistics(labels, scores, patient_ids, synthetic, real, 100, 99, seed=4)
+    assert first != statistics(labels, scores, patient_ids, synthetic, real, 100, 99, seed=5)
     assert first["tpr_at_0_1pct_fpr"] == tpr_at_fpr(labels, scores, 0.001)
     for name in ("auc", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr", "dcr_share"):
         assert first[f"{name}_low"] <= first[f"{name}_high"], name
-    narrow = statistics(labels, scores, groups, synthetic, real, 100, 99, seed=4, alpha=0.5)
+    narrow = statistics(labels, scores, patient_ids, synthetic, real, 100, 99, seed=4, alpha=0.5)
     assert narrow["auc_high"] - narrow["auc_low"] < first["auc_high"] - first["auc_low"]
     images = statistics(labels, scores, None, synthetic, real, 100, 99, seed=4)
     assert images["resampled"] == "image" and images["member_patients"] is None
     assert (images["n_members"], images["n_holdout"]) == (18, 18)
     assert images["auc"] == first["auc"]
     json.dumps(first)
-    mixed = groups.copy()
-    mixed[0] = groups[-1]
+    mixed = patient_ids.copy()
+    mixed[0] = patient_ids[-1]
     with pytest.raises(AuditError, match="both member and holdout"):
         statistics(labels, scores, mixed, synthetic, real, 10, 9)
 
@@ -311,8 +311,8 @@ def test_budget_is_checked_and_completed() -> None:
 
 def test_dev_inputs_need_two_patients_on_each_side() -> None:
     parts, _, patients, _ = _group(leaky=False, patients=3, slices=2)
-    dev, groups = dev_inputs(parts, patients, "group1")
-    assert list(dev.image_id[:6]) == list(parts["used"].image_id) and len(groups) == 12
+    dev, patient_ids = dev_inputs(parts, patients, "group1")
+    assert list(dev.image_id[:6]) == list(parts["used"].image_id) and len(patient_ids) == 12
     one = {**patients, **dict.fromkeys(parts["used"].image_id, "up0")}
     with pytest.raises(
         AuditError,

@@ -66,23 +66,25 @@ def test_folds_are_seeded_stratified_and_keep_groups_together() -> None:
     np.testing.assert_array_equal(fold, folds(labels, 3, seed=0))
     for k in range(3):  # every training complement holds both classes
         assert set(labels[fold != k]) == {0, 1}
-    groups = np.repeat(["p1", "p2", "p3", "p4", "p5"], 4)
-    grouped = folds(np.repeat([1, 1, 0, 0, 0], 4), 2, seed=0, groups=groups)
-    for patient in set(groups):
-        assert len(set(grouped[groups == patient])) == 1
+    patient_ids = np.repeat(["p1", "p2", "p3", "p4", "p5"], 4)
+    grouped = folds(np.repeat([1, 1, 0, 0, 0], 4), 2, seed=0, patient_ids=patient_ids)
+    for patient in set(patient_ids):
+        assert len(set(grouped[patient_ids == patient])) == 1
     # Two used patients: each fold gets one, never both.
     assert grouped[0] != grouped[4]
 
 
 def test_grouped_cross_validation_uses_at_most_as_many_folds_as_patients() -> None:
     used, not_used, synthetic = memorised_population(n_used=16, n_not=16)
-    groups = np.r_[np.repeat(["u1", "u2"], 8), np.repeat(["n1", "n2", "n3", "n4"], 4)]
+    patient_ids = np.r_[np.repeat(["u1", "u2"], 8), np.repeat(["n1", "n2", "n3", "n4"], 4)]
     labelled = Labelled(
-        np.vstack([used, not_used]), np.r_[np.ones(16), np.zeros(16)].astype(int), groups=groups
+        np.vstack([used, not_used]),
+        np.r_[np.ones(16), np.zeros(16)].astype(int),
+        patient_ids=patient_ids,
     )
     scores = cross_validated_scores(["gan_leaks", "monte_carlo"], labelled, synthetic, n_folds=5)
     assert all(np.isfinite(v).all() for v in scores.values())
-    one = Labelled(labelled.X[8:], labelled.y[8:], groups=groups[8:])
+    one = Labelled(labelled.X[8:], labelled.y[8:], patient_ids=patient_ids[8:])
     with pytest.raises(MembershipError, match="at least 2 used and 2 not-used patients"):
         cross_validated_scores(["gan_leaks"], one, synthetic)
 

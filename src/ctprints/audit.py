@@ -104,14 +104,14 @@ def dev_inputs(
     Raises :class:`AuditError` naming the group when there are fewer than 2 used or 2 holdout
     patients (images where patients are unknown), or when a patient is on both sides.
     """
-    from ctprints.membership import dev_groups, dev_rows
+    from ctprints.membership import dev_patient_ids, dev_rows
 
     dev = dev_rows(parts)
-    groups = dev_groups(dev, patients)
+    patient_ids = dev_patient_ids(dev, patients)
     n_used = len(parts["used"])
-    units = np.asarray(dev["image_id"], dtype=str) if groups is None else groups
+    units = np.asarray(dev["image_id"], dtype=str) if patient_ids is None else patient_ids
     used, holdout = set(units[:n_used]), set(units[n_used:])
-    unit = "images" if groups is None else "patients"
+    unit = "images" if patient_ids is None else "patients"
     if len(used) < 2 or len(holdout) < 2:
         raise AuditError(
             f"task1 group {group}: the audit needs at least 2 used and 2 holdout {unit}, "
@@ -123,7 +123,7 @@ def dev_inputs(
             f"task1 group {group}: patient {both[0]} has both used and holdout images; "
             "membership is per patient"
         )
-    return dev, groups
+    return dev, patient_ids
 
 
 def candidate_scores(
@@ -156,8 +156,8 @@ def candidate_scores(
     from ctprints.membership import (
         _control,
         cross_validated_scores,
-        dev_groups,
         dev_labelled,
+        dev_patient_ids,
         dev_rows,
         part_features,
     )
@@ -166,7 +166,7 @@ def candidate_scores(
     dev = dev_rows(parts)
     dev_pixels = read_pixels(list(dev["path"])) if needs_pixels else None
     synthetic_pixels = read_pixels(list(parts["generated"]["path"])) if needs_pixels else None
-    groups = dev_groups(dev, patients)
+    patient_ids = dev_patient_ids(dev, patients)
     n_used = len(parts["used"])
     frames = []
     for embedder, features in features_by_embedder.items():
@@ -174,14 +174,16 @@ def candidate_scores(
         _, labelled = dev_labelled(parts, features, lambda _: dev_pixels, patients, n_folds)
         common = (synthetic, synthetic_pixels, n_folds, seed, settings)
         dev_scores = cross_validated_scores(attacks, labelled, *common)
-        splits = [("dev", dev, labelled.y, groups, dev_scores)]
+        splits = [("dev", dev, labelled.y, patient_ids, dev_scores)]
         control = _control(labelled, n_used, n_folds, seed)
         try:
             control_scores = cross_validated_scores(attacks, control, *common)
         except MembershipError as error:
             log.warning("%s: no member-vs-member control (%s)", embedder, error)
         else:
-            splits.append(("control", parts["used"], control.y, control.groups, control_scores))
+            splits.append(
+                ("control", parts["used"], control.y, control.patient_ids, control_scores)
+            )
         for split, rows, labels, patient, scores in splits:
             for attack in attacks:
                 frame = rows[["image_id", "key"]].reset_index(drop=True).copy()

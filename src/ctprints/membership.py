@@ -34,12 +34,16 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- honest scoring
 
 
-def folds(labels: Sequence[int], k: int, seed: int, groups: Sequence | None = None) -> np.ndarray:
-    """Fold number per row: seeded, stratified by label, and with whole groups (patients) in one
-    fold when groups are given. Used and not-used rows (or groups) are dealt round-robin
+def folds(
+    labels: Sequence[int], k: int, seed: int, patient_ids: Sequence | None = None
+) -> np.ndarray:
+    """Fold number per row: seeded, stratified by label, and with each patient's rows in one
+    fold when patient_ids are given. Used and not-used rows (or patients) are dealt round-robin
     separately, so every fold's complement holds both classes."""
     labels = np.asarray(labels)
-    units = np.arange(len(labels)).astype(str) if groups is None else np.asarray(groups, str)
+    units = (
+        np.arange(len(labels)).astype(str) if patient_ids is None else np.asarray(patient_ids, str)
+    )
     rng = np.random.default_rng(seed)
     fold_of: dict[str, int] = {}
     for value in np.unique(labels):
@@ -50,7 +54,7 @@ def folds(labels: Sequence[int], k: int, seed: int, groups: Sequence | None = No
 
 def _n_folds(labelled: Labelled, requested: int) -> int:
     """As many folds as asked, but no more than the used or not-used images (or patients)."""
-    units = labelled.groups if labelled.groups is not None else np.arange(len(labelled.y))
+    units = labelled.patient_ids if labelled.patient_ids is not None else np.arange(len(labelled.y))
     counts = [len(np.unique(np.asarray(units)[labelled.y == value])) for value in (0, 1)]
     return min(requested, *counts)
 
@@ -62,7 +66,7 @@ class Labelled:
     X: np.ndarray
     y: np.ndarray
     images: np.ndarray | None = None
-    groups: np.ndarray | None = None
+    patient_ids: np.ndarray | None = None
 
 
 @dataclass
@@ -106,9 +110,9 @@ def cross_fitted_scores(
     settings = settings or {}
     n_folds = _n_folds(labelled, n_folds)
     if n_folds < 2:
-        unit = "images" if labelled.groups is None else "patients"
+        unit = "images" if labelled.patient_ids is None else "patients"
         raise MembershipError(f"cross-validation needs at least 2 used and 2 not-used {unit}")
-    fold = folds(labelled.y, n_folds, seed, labelled.groups)
+    fold = folds(labelled.y, n_folds, seed, labelled.patient_ids)
     base = [name for name in names if name not in STACKED]
     n_queries = 0 if queries is None else len(queries)
     scores = {name: np.full(len(labelled.y), np.nan) for name in base}
@@ -265,7 +269,7 @@ def dev_rows(parts: dict):
     return pd.concat([parts["used"], parts["not_used"]], ignore_index=True)
 
 
-def dev_groups(dev, patients: dict[str, str] | None) -> np.ndarray | None:
+def dev_patient_ids(dev, patients: dict[str, str] | None) -> np.ndarray | None:
     """The patient of each dev row (used then not-used), or None where patients are unknown.
 
     This is where pseudo-patients (clusters of near-copy slices) plug in where IDs are unknown:
@@ -281,12 +285,12 @@ def dev_labelled(parts: dict, features, pixels: Callable, patients, n_folds: int
         part_features(features, dev),
         np.r_[np.ones(len(parts["used"])), np.zeros(len(parts["not_used"]))].astype(int),
         pixels(dev),
-        dev_groups(dev, patients),
+        dev_patient_ids(dev, patients),
     )
-    if labelled.groups is not None and _n_folds(labelled, n_folds) < 2:
+    if labelled.patient_ids is not None and _n_folds(labelled, n_folds) < 2:
         # One used (or not-used) patient cannot be cross-validated by patient: fall back to
         # folds of images, and say so in the grouping column.
-        labelled.groups = None
+        labelled.patient_ids = None
     return dev, labelled
 
 
@@ -301,18 +305,18 @@ def _control(labelled: Labelled, n_used: int, n_folds: int, seed: int) -> Labell
         return np.isin(units, names[: len(names) // 2]).astype(int)
 
     images_only = np.arange(n_used)
-    groups = None if labelled.groups is None else labelled.groups[:n_used]
+    patient_ids = None if labelled.patient_ids is None else labelled.patient_ids[:n_used]
     # Halves of whole patients where they are known, so that no patient is on both sides.
     control = Labelled(
         labelled.X[:n_used],
-        halves(images_only if groups is None else groups),
+        halves(images_only if patient_ids is None else patient_ids),
         None if labelled.images is None else labelled.images[:n_used],
-        groups,
+        patient_ids,
     )
-    if groups is not None and _n_folds(control, n_folds) < 2:
+    if patient_ids is not None and _n_folds(control, n_folds) < 2:
         # Fewer than 4 used patients: halves of whole patients cannot be cross-validated, so
         # the control falls back to halves of images (and says so in its grouping column).
-        control.groups = None
+        control.patient_ids = None
         control.y = halves(images_only)
     return control
 
@@ -375,12 +379,12 @@ def group_scores(
         # How the out-of-fold scores were cross-validated (test scores: how dev's were), and the
         # patient of each dev or control row where folds used it, for the cluster bootstrap.
         folded = control if split == "control" else labelled
-        frame["grouping"] = "image" if folded.groups is None else "patient"
+        frame["grouping"] = "image" if folded.patient_ids is None else "patient"
         if split == "test":  # where the patients file lists the test images (or pseudo-patients)
             known = patients is not None and all(i in patients for i in rows["image_id"])
             frame["patient"] = [patients[i] for i in rows["image_id"]] if known else None
         else:
-            frame["patient"] = folded.groups
+            frame["patient"] = folded.patient_ids
         frame["fold"] = pd.array([None] * len(rows) if fold is None else fold, dtype="Int64")
         for name in names:
             frame[name] = scores[name]
@@ -461,8 +465,10 @@ def _attack_rows(group, embedder, scores_path, truth_path, runs, settings) -> li
         ):
             if frame.empty:  # AutoGluon's score files have no control
                 continue
-            groups = _patients_of(frame)
-            result = membership_metrics(labels, frame[attack], hard, groups=groups, **settings)
+            patient_ids = _patients_of(frame)
+            result = membership_metrics(
+                labels, frame[attack], hard, patient_ids=patient_ids, **settings
+            )
             if hard is not None:
                 result |= _label_figures(labels, frame[attack], hard)
             rows.append({**common, "split": split, "grouping": frame.grouping.iloc[0], **result})
@@ -510,7 +516,7 @@ def _paper_rows(group, embedder, fraction, scores_path, run_path, truth_path, se
     rows = []
     if len(set(dev.label)) == 2:
         result = membership_metrics(
-            dev.label.astype(int), dev.paper, None, groups=_patients_of(dev), **settings
+            dev.label.astype(int), dev.paper, None, patient_ids=_patients_of(dev), **settings
         )
         rows.append({**common, "split": "holdout_dev", "grouping": dev.grouping.iloc[0], **result})
     labels = [int(truth[i]) for i in test.image_id]

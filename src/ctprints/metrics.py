@@ -82,22 +82,27 @@ def membership_metrics(
     n_boot: int = 1000,
     n_permutations: int = 999,
     seed: int = 0,
-    groups: Sequence | None = None,
+    patient_ids: Sequence | None = None,
 ) -> dict:
     """ROC AUC, TPR at 1% FPR and, with hard labels, F1 of "used", Cohen's kappa and accuracy;
     each with a bootstrap 95% CI (resamples holding both classes); and a one-sided permutation
     p-value for the AUC, (1 + #permuted AUC >= AUC) / (1 + permutations).
 
-    With ``groups`` (the patient of each row; membership is per patient) the bootstrap resamples
-    patients and the permutation test permutes patients' labels: slices of one patient are not
-    independent, and treating them as such gives intervals and p-values that are far too small.
+    With ``patient_ids`` (the patient of each row; membership is per patient) the bootstrap
+    resamples patients and the permutation test permutes patients' labels: slices of one patient
+    are not independent, and treating them as such gives intervals and p-values that are far too
+    small.
     """
     labels = np.asarray(labels, dtype=int)
     scores = np.asarray(scores, dtype=np.float64)
     if labels.min() == labels.max():
         raise MembershipError("scoring needs both used and not-used images")
     rng = np.random.default_rng(seed)
-    units = np.arange(len(labels)) if groups is None else np.unique(groups, return_inverse=True)[1]
+    units = (
+        np.arange(len(labels))
+        if patient_ids is None
+        else np.unique(patient_ids, return_inverse=True)[1]
+    )
     members = [np.flatnonzero(units == u) for u in range(units.max() + 1)]
     unit_label = np.array([labels[rows[0]] for rows in members])
     if any(len(set(labels[rows])) > 1 for rows in members):
@@ -132,7 +137,7 @@ def membership_metrics(
         (auc(permuted, np.broadcast_to(scores, permuted.shape)) >= out["auc"] - 1e-12).sum()
     )
     out["p_value"] = (1 + exceed) / (1 + n_permutations)
-    out["resampled"] = "patient" if groups is not None else "image"
+    out["resampled"] = "patient" if patient_ids is not None else "image"
     return out
 
 

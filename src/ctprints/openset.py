@@ -145,9 +145,9 @@ class OpenSetAttribution:
         clusters[train] = [known.index(str(label)) for label in labels]
         self.labels_ = np.where(train, np.asarray(y, dtype=object), predicted).astype(object)
         if n_new and rejected.sum() >= n_new:
-            groups = self._split_new(Z[rejected], n_new)
-            clusters[rejected] = len(known) + groups
-            self.labels_[rejected] = [names[g] for g in groups]
+            new_clusters = self._split_new(Z[rejected], n_new)
+            clusters[rejected] = len(known) + new_clusters
+            self.labels_[rejected] = [names[g] for g in new_clusters]
         self.rejected_ = rejected
         self.clusters_ = clusters
         self.mapping_ = {i: label for i, label in enumerate(known + names)}
@@ -360,8 +360,8 @@ class NoveltyAttribution(OpenSetAttribution):
                 )
         names = new_labels(known, n_new, self.new_label)
         if n_new and new.sum() >= n_new:
-            groups = self._split_new(Z[new], n_new)
-            pseudo = np.array([names[g] for g in groups], dtype=object)
+            new_clusters = self._split_new(Z[new], n_new)
+            pseudo = np.array([names[g] for g in new_clusters], dtype=object)
             for _ in range(self.rounds):
                 model = LogisticRegression(C=self.C, max_iter=5000).fit(
                     np.vstack([reference, Z[new]]), np.r_[labels, pseudo].astype(str)

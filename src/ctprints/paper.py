@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ctprints.attacks import MembershipError, pca_projection
-from ctprints.membership import dev_groups, dev_rows, part_features
+from ctprints.membership import dev_patient_ids, dev_rows, part_features
 
 
 def _pca(synthetic: np.ndarray, components: int, seed: int):
@@ -114,15 +114,15 @@ def paper_autogluon(
     fraction: float,
     path: str,
     seed: int = 0,
-    groups: np.ndarray | None = None,
+    patient_ids: np.ndarray | None = None,
     **settings,
 ):
     """The paper's task 1 protocol: the :class:`PairClassifier` trained on ``fraction`` of the
     dev used and of the not-used images (at least 2 each), and scored on the rest.
 
-    The other dev images are the honest hold-out; with ``groups`` (the patient of each used then
-    not-used row) the fraction is taken of patients, so no patient is on both sides. ``settings``
-    go to :class:`PairClassifier` (k, components, presets, time_limit, threads).
+    The other dev images are the honest hold-out; with ``patient_ids`` (the patient of each used
+    then not-used row) the fraction is taken of patients, so no patient is on both sides.
+    ``settings`` go to :class:`PairClassifier` (k, components, presets, time_limit, threads).
 
     Returns (held-out mask over used+not_used rows, held-out scores, query scores, info dict).
     """
@@ -133,7 +133,9 @@ def paper_autogluon(
     rng = np.random.default_rng(seed)
     real = np.vstack([used, not_used])
     labels = np.r_[np.ones(len(used)), np.zeros(len(not_used))].astype(int)
-    units = np.arange(len(real)).astype(str) if groups is None else np.asarray(groups, str)
+    units = (
+        np.arange(len(real)).astype(str) if patient_ids is None else np.asarray(patient_ids, str)
+    )
     train = np.zeros(len(real), dtype=bool)
     for value in (1, 0):
         names = np.unique(units[labels == value])
@@ -180,7 +182,7 @@ def autogluon_cv_scores(
         queries=part_features(features, parts["test"]),
         make=make,
     )
-    grouping = "image" if labelled.groups is None else "patient"
+    grouping = "image" if labelled.patient_ids is None else "patient"
     frames = [
         pd.DataFrame(
             {
@@ -189,7 +191,7 @@ def autogluon_cv_scores(
                 "split": "dev",
                 "label": pd.array(labelled.y, dtype="Int64"),
                 "grouping": grouping,
-                "patient": labelled.groups,
+                "patient": labelled.patient_ids,
                 "fold": pd.array(result.fold, dtype="Int64"),
                 "autogluon": result.dev["autogluon"],
             }
@@ -226,7 +228,7 @@ def paper_group_scores(
     import pandas as pd
 
     dev = dev_rows(parts)
-    groups = dev_groups(dev, patients)
+    patient_ids = dev_patient_ids(dev, patients)
     held_out, held_scores, test_scores, info = paper_autogluon(
         part_features(features, parts["used"]),
         part_features(features, parts["not_used"]),
@@ -234,7 +236,7 @@ def paper_group_scores(
         part_features(features, parts["test"]),
         fraction=fraction,
         path=path,
-        groups=groups,
+        patient_ids=patient_ids,
         **settings,
     )
     dev_labels = [1] * len(parts["used"]) + [0] * len(parts["not_used"])
@@ -246,7 +248,7 @@ def paper_group_scores(
                 "split": "dev",
                 "label": pd.array(dev_labels, dtype="Int64")[held_out],
                 "paper": held_scores,
-                "patient": None if groups is None else groups[held_out],
+                "patient": None if patient_ids is None else patient_ids[held_out],
             }
         ),
         pd.DataFrame(
@@ -263,5 +265,5 @@ def paper_group_scores(
     for name, value in info.items():
         scores[name] = value
     # AutoGluon's own validation split is by pair; the hold-out is by patient where known.
-    scores["grouping"] = "image" if groups is None else "patient"
+    scores["grouping"] = "image" if patient_ids is None else "patient"
     return scores, info
