@@ -327,7 +327,7 @@ def test_evaluation_table_reads_every_file_by_its_key(tmp_path) -> None:
     )
     splits = ("cv_dev", "control", "test")
     order = [(e, a, s) for _, e in scores for a in attacks for s in splits]
-    order += [("pixels", "paper_autogluon_f0.5", s) for s in ("holdout_dev", "test")]
+    order += [("pixels", "paper_f0.5", s) for s in ("holdout_dev", "test")]
     assert list(zip(table.features, table.attack, table.split, strict=True)) == order
     test = table[table.split == "test"].set_index(["features", "attack"]).accuracy
     assert test.to_dict() == {
@@ -335,6 +335,6 @@ def test_evaluation_table_reads_every_file_by_its_key(tmp_path) -> None:
         ("spectrum", "domias"): 1.0,
         ("pixels", "gan_leaks"): 0.0,
         ("pixels", "domias"): 0.0,
-        ("pixels", "paper_autogluon_f0.5"): 1.0,
+        ("pixels", "paper_f0.5"): 1.0,
     }
     assert (table.autogluon_val_auc.dropna() == 0.99).all() and (table.group == "g1").all()

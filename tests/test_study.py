@@ -66,8 +66,8 @@ def t1_rows(gan_leaks: float, paper: float, dev: float = 0.7) -> list:
         ("group1", "gan_leaks", "spectrum", "cv_dev", dev),
         ("group1", "gan_leaks", "spectrum", "control", 0.5),
         ("group1", "gan_leaks", "spectrum", "test", gan_leaks),
-        ("group1", "paper_autogluon_f0.5", "spectrum", "holdout_dev", 0.9),
-        ("group1", "paper_autogluon_f0.5", "spectrum", "test", paper),
+        ("group1", "paper_f0.5", "spectrum", "holdout_dev", 0.9),
+        ("group1", "paper_f0.5", "spectrum", "test", paper),
     ]
 
 

@@ -122,7 +122,7 @@ def test_evaluation_table_reports_every_attack_space_group_and_split(built) -> N
     # unused test patients per group, the best of 25 test AUCs is as high in the leakage-free
     # group 3 (0.80) as in group 1 (0.86). test_attacks.py and test_audit_workflow.py check
     # detection where the memorisation is planted strongly enough to be seen.
-    paper = table[table.attack == "paper_autogluon_f0.5"]
+    paper = table[table.attack == "paper_f0.5"]
     assert set(paper.split) <= {"holdout_dev", "test"} and "test" in set(paper.split)
     assert paper.autogluon_val_auc.notna().all()
     for group in GROUPS:

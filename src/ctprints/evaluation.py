@@ -59,6 +59,6 @@ def read_evaluation(path: str | Path, task: str, error: type[ValueError]) -> pd.
 
 
 def task1_run_name(attack: str, features: str) -> str:
-    """A Task 1 run's name as in its run file: ``<attack>_<features>``, the paper's
-    ``paper_autogluon_f<fraction>`` attack shortened to ``paper_f<fraction>``."""
-    return f"{attack.replace('paper_autogluon_', 'paper_', 1)}_{features}"
+    """A Task 1 run's name as in its run file: ``<attack>_<features>`` (the paper's attack is
+    ``paper_f<fraction>``, so its run is ``paper_f0.5_spectrum``)."""
+    return f"{attack}_{features}"

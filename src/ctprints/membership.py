@@ -509,7 +509,7 @@ def _paper_rows(group, embedder, fraction, scores_path, run_path, truth_path, se
     truth = read_run(truth_path, task=1, expected_ids=test.image_id)
     common = {
         "group": group,
-        "attack": f"paper_autogluon_f{fraction}",
+        "attack": f"paper_f{fraction}",
         "features": embedder,
         "autogluon_val_auc": scores.autogluon_val_auc.iloc[0],
     }

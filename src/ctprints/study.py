@@ -16,8 +16,8 @@ group and run, with columns::
 ``task`` is ``task2`` (metric ``accuracy``, ``group`` empty, ``method`` the attribution method)
 or ``task1`` (metric ``auc`` on the test images, ``group`` the Task 1 group, ``method`` the
 attack, ``dev_mean``/``dev_sd`` the cv_dev AUC, empty for the paper's runs, which have none).
-Task 1 runs are named like their run files, ``<attack>_<features>``, with the paper's
-``paper_autogluon_f<fraction>`` attack shortened to ``paper_f<fraction>``. ``seeds`` and
+Task 1 runs are named like their run files, ``<attack>_<features>`` (the paper's attack is
+``paper_f<fraction>``). ``seeds`` and
 ``values`` list the demo seeds and their scores in seed order (``0,1,2`` and
 ``0.995,1.000,0.990``). Numbers are written to 3 decimals.
 """
