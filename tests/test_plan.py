@@ -36,7 +36,7 @@ def config_with(**changes) -> dict:
     return config
 
 
-def test_the_default_config_plans_the_small_demo_in_full() -> None:
+def test_the_default_config_plans_the_quick_demo_in_full() -> None:
     plan = build_plan(config_with())
     assert plan.run_datasets == ("demo",)
     # The study's datasets are planned too (so `snakemake study` needs no other config), but no
@@ -369,6 +369,21 @@ def test_an_empty_study_seed_list_is_refused_by_name() -> None:
         config_with(**{"study.seeds": []})
 
 
+def test_epochs_follow_the_demo_scale_unless_configured(custom) -> None:
+    """null: 5 at the quick default demo, the paper's 10 on the study's small datasets and on a
+    dataset the workflow did not build; a configured number holds everywhere."""
+    config = config_with(**{"datasets.clef": custom, "run_datasets": ["demo", "clef"]})
+    plan = build_plan(config)
+    assert plan.datasets["demo"].demo.scale == "quick"
+    assert plan.datasets["demo"].task2.epochs == 5
+    assert plan.datasets["clef"].task2.epochs == 10
+    assert plan.datasets["study_seeds_s0"].task2.epochs == 10
+    config["task2"]["train"]["epochs"] = 3
+    assert {name: d.task2.epochs for name, d in build_plan(config).datasets.items()} == {
+        name: 3 for name in plan.datasets
+    }
+
+
 def test_the_study_plans_every_scenario_at_every_seed() -> None:
     plan = build_plan(config_with(**{"study.seeds": [4, 7]}))
     assert list(plan.study) == [
@@ -418,7 +433,7 @@ def test_a_second_demo_dataset_is_written_to_its_own_folder() -> None:
     assert hard.seed == 5 and plan.datasets["demo"].seed == 0
     assert hard.spec["task2"]["root"] == "data/hard/task2"
     assert hard.spec["ground_truth"]["task2"] == "data/hard/ground_truth/task2.csv"
-    assert hard.demo.scale == "small" and hard.demo.scenario == "seeds"
+    assert hard.demo.scale == "quick" and hard.demo.scenario == "seeds"  # the top-level scale
     assert "results/hard/contact_sheet.png" in plan.figures()
     assert plan.demo_truth_files("hard") == [
         "data/hard/ground_truth/task2.csv",

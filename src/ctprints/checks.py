@@ -40,6 +40,9 @@ from ctprints.train import TrainError, check_size, default_size, pseudo_count
 _DEMO_DECIDES = ("ground_truth", "task1", "task2")
 
 
+PAPER_EPOCHS = 10  # task2.train.epochs: null on a dataset the workflow did not build
+
+
 def _require_known(key: str, names, known, noun: str) -> None:
     """Stop unless every configured name is one the library knows; list the known ones."""
     unknown = [name for name in names if name not in known]
@@ -294,6 +297,8 @@ def _pseudo_plan(
 def _task2_plan(name, spec, sources, seed, demo, labels, n_generators, config) -> Task2Plan:
     train = config["task2"]["train"]
     size = _network_size(name, spec["image_size"], train["size"])
+    # null: the paper's 10, or a demo-built dataset's scale's (5 at the quick default demo)
+    epochs = train["epochs"] or (SCALES[demo.scale].epochs if demo is not None else PAPER_EPOCHS)
     rounds, count = _pseudo_plan(
         name, train, n_generators, labels, lambda: _test_size(spec, sources, demo)
     )
@@ -302,6 +307,7 @@ def _task2_plan(name, spec, sources, seed, demo, labels, n_generators, config) -
         n_generators=n_generators,
         new_label=spec["task2"].get("new_label"),
         size=size,
+        epochs=epochs,
         rounds=rounds,
         pseudo_count=count,
         truth=(spec.get("ground_truth") or {}).get("task2"),

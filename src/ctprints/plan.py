@@ -36,6 +36,7 @@ class Task2Plan:
     n_generators: int  # known plus unseen
     new_label: str | None
     size: int  # network input size
+    epochs: int  # training epochs per round
     rounds: tuple[str, ...]  # round0, and round1 when pseudo-labels give it a class to learn
     pseudo_count: int | None  # images the weakest source labels; None otherwise
     truth: str | None

@@ -21,7 +21,7 @@ rule train_round0:
         runtime=per_attempt(240),
         gpu=1,
     params:
-        epochs=lookup(dpath="task2/train/epochs", within=config),
+        epochs=lambda wildcards: task2_of(wildcards).epochs,
         lr=lookup(dpath="task2/train/lr", within=config),
         batch_size=lookup(dpath="task2/train/batch_size", within=config),
         valid_pct=lookup(dpath="task2/train/valid_pct", within=config),
