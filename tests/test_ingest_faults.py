@@ -266,5 +266,5 @@ def test_task1_runs_when_dev_and_test_synthetic_images_share_names(tmp_path: Pat
     assert np.isfinite(scores.gan_leaks).all()
     assert set(read_run(tmp_path / run, task=1, expected_ids=test_ids).values()) <= {"0", "1"}
     # The attack's reference held every synthetic image of the group, dev and test, once each.
-    log = (tmp_path / "logs/task1_scores/y25_group1_spectrum.log").read_text()
+    log = (tmp_path / "logs/scores_task1/y25_group1_spectrum.log").read_text()
     assert "'generated': 16" in log

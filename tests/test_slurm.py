@@ -120,10 +120,10 @@ def test_every_job_went_through_slurm_and_completed(slurm_run, cluster) -> None:
     workdir, log = slurm_run
     jobs = submissions(log)
     # Every rule with work to do, except the run-file localrules, was an sbatch job.
-    assert {"demo_patients", "demo_generator", "manifest", "tsne", "cluster", "task1_paper"} <= set(
+    assert {"demo_patients", "demo_generator", "manifest", "tsne", "cluster", "paper_task1"} <= set(
         jobs
     )
-    assert {"train_round0", "train_round1", "task1_scores", "embed_fingerprint"} <= set(jobs)
+    assert {"train_round0", "train_round1", "scores_task1", "embed_fingerprint"} <= set(jobs)
     assert not {"run_file_task1", "run_file_task2", "run_file_network", "select_task1"} & set(jobs)
     assert len(jobs["demo_generator"]) == 6 and len(jobs["train_round0"]) == 3
     for rule, ids in jobs.items():

@@ -138,9 +138,9 @@ def test_roc_figures_exist_for_every_group_and_space(built) -> None:
 
 # The AutoGluon runs and everything that follows them.
 PAPER_AND_AFTER = {
-    "task1_paper",
+    "paper_task1",
     "run_file_paper",
-    "task1_autogluon",
+    "autogluon_task1",
     "run_file_autogluon",
     "select_task1",
     "evaluate_task1",
@@ -154,17 +154,17 @@ def test_changing_autogluon_settings_reruns_only_the_autogluon_runs(built) -> No
     _config(built, "paper.yaml", **{"task1.paper.time_limit": 12})
     result = run_snakemake(built, "-n", "all", configfile="paper.yaml")
     jobs = planned_jobs(result.stdout)
-    assert jobs.get("task1_paper") == jobs.get("task1_autogluon") == len(GROUPS)
+    assert jobs.get("paper_task1") == jobs.get("autogluon_task1") == len(GROUPS)
     assert set(jobs) <= PAPER_AND_AFTER
-    assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"task1_paper", "task1_autogluon"}
+    assert planned_reasons(result.stdout)[PARAMS_CHANGED] == {"paper_task1", "autogluon_task1"}
 
 
 def test_forcerun_autogluon_replans_only_the_paper_runs(built) -> None:
-    result = run_snakemake(built, "-n", "--forcerun", "task1_paper", "all")
+    result = run_snakemake(built, "-n", "--forcerun", "paper_task1", "all")
     jobs = planned_jobs(result.stdout)
-    assert jobs.get("task1_paper") == len(GROUPS)
+    assert jobs.get("paper_task1") == len(GROUPS)
     assert set(jobs) <= PAPER_AND_AFTER
-    assert planned_reasons(result.stdout)["forced"] == {"task1_paper"}
+    assert planned_reasons(result.stdout)["forced"] == {"paper_task1"}
 
 
 @pytest.mark.parametrize(

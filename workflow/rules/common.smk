@@ -162,7 +162,7 @@ def task1_patients_path(wildcards):
 
 
 def task1_patients_input(wildcards):
-    """What task1_scores waits for: the patients file, or the demo folder that will hold it."""
+    """What scores_task1 waits for: the patients file, or the demo folder that will hold it."""
     path = group_of(wildcards).patients
     if path is None:
         return []

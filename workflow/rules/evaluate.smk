@@ -116,7 +116,7 @@ rule roc_task1:
     input:
         checked=fill(PATHS.truth_check, task="task1"),
         truth=task1_truth,
-        scores=rules.task1_scores.output.scores,
+        scores=rules.scores_task1.output.scores,
     output:
         figure=report(
             PATHS.roc,

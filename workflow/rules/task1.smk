@@ -1,7 +1,7 @@
 # Task 1 membership: every attack in every embedder's feature space, per group; run files.
 
 
-rule task1_scores:
+rule scores_task1:
     input:
         manifest=rules.manifest.output.manifest,
         embeddings=rules.embed_fingerprint.output.embeddings,
@@ -9,9 +9,9 @@ rule task1_scores:
     output:
         scores=PATHS.task1_scores,
     log:
-        "logs/task1_scores/{dataset}_{group}_{embedder}.log",
+        "logs/scores_task1/{dataset}_{group}_{embedder}.log",
     benchmark:
-        "logs/benchmarks/task1_scores/{dataset}_{group}_{embedder}.tsv"
+        "logs/benchmarks/scores_task1/{dataset}_{group}_{embedder}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 2
@@ -25,12 +25,12 @@ rule task1_scores:
         patients=task1_patients_path,
         seed=dataset_seed,
     script:
-        "../scripts/task1_scores.py"
+        "../scripts/scores_task1.py"
 
 
 rule run_file_task1:
     input:
-        scores=rules.task1_scores.output.scores,
+        scores=rules.scores_task1.output.scores,
     output:
         run=report(
             fill(PATHS.task1_run, run="{attack}_{embedder}"),
@@ -58,7 +58,7 @@ rule run_file_task1:
         "../scripts/run_file_task1.py"
 
 
-rule task1_paper:
+rule paper_task1:
     input:
         manifest=rules.manifest.output.manifest,
         embeddings=fill(PATHS.embeddings, embedder="{paper_embedder}"),
@@ -67,9 +67,9 @@ rule task1_paper:
         model=directory(fill(PATHS.autogluon, paper="{paper_embedder}_f{fraction}")),
         scores=fill(PATHS.paper_scores, paper="{paper_embedder}_f{fraction}"),
     log:
-        "logs/task1_paper/{dataset}_{group}_{paper_embedder}_f{fraction}.log",
+        "logs/paper_task1/{dataset}_{group}_{paper_embedder}_f{fraction}.log",
     benchmark:
-        "logs/benchmarks/task1_paper/{dataset}_{group}_{paper_embedder}_f{fraction}.tsv"
+        "logs/benchmarks/paper_task1/{dataset}_{group}_{paper_embedder}_f{fraction}.tsv"
     conda:
         "../../envs/automl.yaml"
     threads: 2
@@ -84,12 +84,12 @@ rule task1_paper:
         patients=task1_patients_path,
         seed=dataset_seed,
     script:
-        "../scripts/task1_paper.py"
+        "../scripts/paper_task1.py"
 
 
 use rule run_file_task1 as run_file_paper with:
     input:
-        scores=rules.task1_paper.output.scores,
+        scores=rules.paper_task1.output.scores,
     output:
         run=report(
             fill(PATHS.task1_run, run="paper_f{fraction}_{paper_embedder}"),
@@ -109,7 +109,7 @@ use rule run_file_task1 as run_file_paper with:
         threshold=PLAN.task1_threshold,
 
 
-rule task1_autogluon:
+rule autogluon_task1:
     input:
         manifest=rules.manifest.output.manifest,
         embeddings=fill(PATHS.embeddings, embedder="{paper_embedder}"),
@@ -117,9 +117,9 @@ rule task1_autogluon:
     output:
         scores=PATHS.autogluon_cv_scores,
     log:
-        "logs/task1_autogluon/{dataset}_{group}_{paper_embedder}.log",
+        "logs/autogluon_task1/{dataset}_{group}_{paper_embedder}.log",
     benchmark:
-        "logs/benchmarks/task1_autogluon/{dataset}_{group}_{paper_embedder}.tsv"
+        "logs/benchmarks/autogluon_task1/{dataset}_{group}_{paper_embedder}.tsv"
     conda:
         "../../envs/automl.yaml"
     threads: 2
@@ -135,12 +135,12 @@ rule task1_autogluon:
         patients=task1_patients_path,
         seed=dataset_seed,
     script:
-        "../scripts/task1_autogluon.py"
+        "../scripts/autogluon_task1.py"
 
 
 use rule run_file_task1 as run_file_autogluon with:
     input:
-        scores=rules.task1_autogluon.output.scores,
+        scores=rules.autogluon_task1.output.scores,
     output:
         run=report(
             fill(PATHS.task1_run, run="autogluon_{paper_embedder}"),

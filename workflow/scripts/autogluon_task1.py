@@ -1,4 +1,4 @@
-"""Rule task1_autogluon: the paper's AutoGluon pair classifier on equal terms with the attacks:
+"""Rule autogluon_task1: the paper's AutoGluon pair classifier on equal terms with the attacks:
 every dev image, the attacks' folds, out-of-fold dev scores and cross-fitted test scores."""
 
 import tempfile

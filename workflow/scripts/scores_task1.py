@@ -1,4 +1,4 @@
-"""Rule task1_scores: every membership attack's scores for one group in one feature space."""
+"""Rule scores_task1: every membership attack's scores for one group in one feature space."""
 
 import numpy as np
 import pandas as pd

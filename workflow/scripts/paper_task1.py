@@ -1,4 +1,4 @@
-"""Rule task1_paper: the paper's AutoGluon pair classifier for one group, feature space and
+"""Rule paper_task1: the paper's AutoGluon pair classifier for one group, feature space and
 fraction; honest held-out scores beside the validation score AutoGluon reports."""
 
 import pandas as pd
