@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: demo test test-other-cpu lint report docs install clean-results
+.PHONY: demo test test-other-cpu lint report docs demo-docs install clean-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,31 @@ lint: $(VENV)/.installed-test
 DOCS := README.md $(wildcard docs/*.md)
 docs: $(VENV)/.installed
 	$(BIN)/python -m ctprints.doctables $(DOCS)
+
+## The docs' demo example (docs/demo/, the demo figures, the per-rule times), copied from a
+## finished `make demo` in this checkout, then `make docs`. DEMO_WALL: the run's wall seconds;
+## DEMO_MACHINE: the machine in words; the date is today's.
+DEMO := results/demo
+demo-docs: $(VENV)/.installed
+	@test -n "$(DEMO_WALL)" -a -n "$(DEMO_MACHINE)" || \
+	  { echo "DEMO_WALL=<seconds of make demo> DEMO_MACHINE=<machine in words> are required"; exit 1; }
+	mkdir -p docs/demo
+	cp $(DEMO)/build/signal.tsv docs/demo/signal.tsv
+	cp $(DEMO)/evaluation/task1.tsv docs/demo/task1.tsv
+	cp $(DEMO)/evaluation/task2.tsv docs/demo/task2.tsv
+	$(BIN)/python -c "import json, pathlib, sys; json.dump({p.parent.name: json.loads(p.read_text()) \
+	  for p in sorted(pathlib.Path('$(DEMO)/audit').glob('*/verdict.json'))}, sys.stdout, indent=1)" \
+	  > docs/demo/audit.json
+	$(BIN)/python benchmarks/demo_time.py . --wall $(DEMO_WALL) --date $$(date +%F) \
+	  --machine "$(DEMO_MACHINE)" > docs/demo/rule_times.tsv
+	cp $(DEMO)/contact_sheet.png docs/demo_contact_sheet.png
+	cp $(DEMO)/task2/plots/tsne_panel.png docs/task2_tsne_panel.png
+	cp $(DEMO)/evaluation/confusion/task2_openset_spectrum.png docs/task2_confusion_openset_spectrum.png
+	cp $(DEMO)/evaluation/confusion/task2_ensemble_64_round0.png docs/task2_confusion_ensemble_round0.png
+	cp $(DEMO)/evaluation/confusion/task2_ensemble_64_round1.png docs/task2_confusion_ensemble_round1.png
+	cp $(DEMO)/evaluation/roc/task1_group1_resnet18.png docs/task1_roc_group1_resnet18.png
+	cp $(DEMO)/audit/group1/evidence.png docs/audit_evidence_group1.png
+	$(MAKE) docs
 
 report: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --report report.html

@@ -158,12 +158,165 @@ def audit_budget(source: Path) -> str:
     return "\n".join([*table[:2], *rows]) + "\n"
 
 
+# ----------------------------------------------------------------------------- the demo's example
+# A `make demo` run's results, copied into docs/demo/ by `make demo-docs`: examples of what the
+# workflow writes, not results (the study gives those).
+
+
+def _ci(row, metric: str, digits: int = 2) -> str:
+    value, low, high = row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    if pd.isna(value):
+        return "-"
+    return f"{value:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def demo_signal(source: Path) -> str:
+    """The demo's own signal checks (rule demo_signal)."""
+    table = pd.read_csv(source, sep="\t")
+    lines = ["| check | subject | value |", "|---|---|---|"]
+    lines += [f"| {r.check} | {r.subject} | {r.value:.2f} |" for r in table.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def demo_task2(source: Path) -> str:
+    """Task 2 accuracy of every run of the demo: the methods by embedder, then the networks by
+    architecture and round."""
+    table = pd.read_csv(source, sep="\t")
+    fixed = table[~table["run"].str.contains(r"_\d+_round\d$")]
+    grid = fixed.pivot_table(index="method", columns="features", values="accuracy", sort=False)
+    lines = [
+        "| method | " + " | ".join(grid.columns) + " |",
+        "|---|" + "---|" * len(grid.columns),
+    ]
+    lines += [
+        f"| `{method}` | " + " | ".join(f"{v:.3f}" for v in row) + " |"
+        for method, row in grid.iterrows()
+    ]
+    nets = table[table["run"].str.contains(r"_\d+_round\d$")].copy()
+    if not nets.empty:
+        parts = nets["run"].str.extract(r"^(\w+?)_(\d+)_(round\d)$")
+        nets["network"], nets["round"] = parts[0], parts[2]
+        net = nets.pivot_table(index="network", columns="round", values="accuracy", sort=False)
+        net = net[sorted(net.columns)]
+        lines += [
+            "",
+            "| network | " + " | ".join(net.columns) + " |",
+            "|---|" + "---|" * len(net.columns),
+        ]
+        lines += [
+            f"| `{name}` | " + " | ".join(f"{v:.3f}" for v in row) + " |"
+            for name, row in net.iterrows()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def demo_task1(source: Path) -> str:
+    """Per Task 1 group of the demo: each attack in the feature space its cross-validated dev
+    AUC picks (never the test's), with its test figures, and the paper's run."""
+    table = pd.read_csv(source, sep="\t")
+    lines = []
+    for group, rows in table.groupby("group", sort=True):
+        dev = rows[rows.split.isin(["cv_dev", "holdout_dev"])]
+        control = rows[rows.split == "control"].set_index(["attack", "features"])["auc"]
+        test = rows[rows.split == "test"].set_index(["attack", "features"])
+        chosen = dev.sort_values("auc", ascending=False).drop_duplicates("attack")
+        first = test.iloc[0]
+        lines += [
+            f"**{group}** ({int(first.n)} test real images, {int(first.n_used)} used):",
+            "",
+            "| attack | features | test AUC (95% CI) | TPR@1%FPR | F1 (95% CI) | kappa | p "
+            "| dev AUC (95% CI) | control AUC |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for _, pick in chosen.sort_values("attack").iterrows():
+            key = (pick.attack, pick.features)
+            if key not in test.index:
+                continue
+            row = test.loc[key]
+            lines.append(
+                f"| {pick.attack} | {pick.features} | {_ci(row, 'auc')} | "
+                f"{row.tpr_at_1fpr:.2f} | {_ci(row, 'f1')} | {row.kappa:.2f} | "
+                f"{row.p_value:.3f} | {_ci(pick, 'auc')} | "
+                f"{f'{control[key]:.2f}' if key in control.index else '-'} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def demo_audit(source: Path) -> str:
+    """The membership audit's verdict per group of the demo (verdict.json of each group)."""
+    import json
+
+    verdicts = json.loads(source.read_text())
+    lines = [
+        "| group | attack chosen | AUC (95% interval) | control AUC | p (AUC, selection-"
+        "adjusted) | TPR at 1% FPR | distance test p | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for group, verdict in sorted(verdicts.items()):
+        criteria = {c["name"]: c for c in verdict["criteria"]}
+        auc, tpr = criteria.get("auc", {}), criteria.get("tpr_at_1pct_fpr", {})
+        distance = criteria.get("permutation", {})
+
+        def interval(c: dict) -> str:
+            return f"{c['value']:.2f} ({c['low']:.2f} to {c['high']:.2f})" if c else "-"
+
+        p = auc.get("selected_p")
+        lines.append(
+            f"| {group} | {verdict['attack']}, {verdict['embedder']} | {interval(auc)} | "
+            f"{verdict['control']['auc']:.2f} | {'-' if p is None else f'{p:.3f}'} | "
+            f"{interval(tpr)} | {distance.get('value', float('nan')):.3f} | "
+            f"**{verdict['verdict']}** |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _demo_run(table: pd.DataFrame) -> str:
+    run = table[table["rule"] == "make demo"].iloc[0]
+    seconds = float(run["wall_s"])
+    return (
+        f"`make demo` from a fresh clone took **{seconds:,.0f} s ({seconds / 60:.1f} min)**, "
+        f"install included ({run['note']})."
+    )
+
+
+def demo_run(source: Path) -> str:
+    """One sentence: how long `make demo` took, when and where (benchmarks/demo_time.py)."""
+    return _demo_run(pd.read_csv(source, sep="\t")) + "\n"
+
+
+def demo_times(source: Path) -> str:
+    """Where the demo's time went, per rule (benchmarks/demo_time.py)."""
+    table = pd.read_csv(source, sep="\t")
+    lines = [
+        _demo_run(table),
+        "",
+        "| rule | jobs | wall s | largest job s | CPU s |",
+        "|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        if r.rule == "make demo":
+            continue
+        jobs = "" if pd.isna(r.jobs) else int(r.jobs)
+        largest = "" if pd.isna(r.largest_s) else f"{r.largest_s:.0f}"
+        cpu = "" if pd.isna(r.cpu_s) else f"{r.cpu_s:.0f}"
+        name = r.rule if r.rule == "other rules" else f"`{r.rule}`"
+        lines.append(f"| {name} | {jobs} | {r.wall_s:.0f} | {largest} | {cpu} |")
+    return "\n".join(lines) + "\n"
+
+
 TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "study_task2": ("docs/study/leaderboard.tsv", study_task2),
     "study_across": ("docs/study/leaderboard.tsv", study_across),
     "study_task1": ("docs/study/leaderboard.tsv", study_task1),
     "config_reference": ("workflow/schemas/config.schema.yaml", config_reference),
     "audit_budget": ("workflow/schemas/config.schema.yaml", audit_budget),
+    "demo_signal": ("docs/demo/signal.tsv", demo_signal),
+    "demo_task2": ("docs/demo/task2.tsv", demo_task2),
+    "demo_task1": ("docs/demo/task1.tsv", demo_task1),
+    "demo_audit": ("docs/demo/audit.json", demo_audit),
+    "demo_times": ("docs/demo/rule_times.tsv", demo_times),
+    "demo_run": ("docs/demo/rule_times.tsv", demo_run),
 }
 
 
