@@ -88,3 +88,22 @@ def test_no_function_is_over_80_lines_unless_a_comment_says_why() -> None:
                 if length > 80 and "# long:" not in head:
                     long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({length})")
     assert not long, f"functions over 80 lines: {long}"
+
+
+def test_the_glossary_defines_each_term_once_and_benchmark_means_performance() -> None:
+    """The glossary opens the page, and 'benchmark' in the workflow and the library is only ever
+    a performance measurement (benchmarks/, the rules' benchmark: files), never the demo data."""
+    glossary = ARCHITECTURE.split("## Glossary", 1)[1].split("\n## ", 1)[0]
+    terms = re.findall(r"^- \*\*([^*]+)\*\*", glossary, re.MULTILINE)
+    assert {"benchmark", "demo data", "scenario", "patient", "embedding", "group"} <= set(terms)
+    assert len(terms) == len(set(terms))
+    allowed = re.compile(r"benchmark:|logs/benchmarks|benchmarks/|cudnn\.benchmark")
+    files = [REPO / "Snakefile", *(REPO / "workflow").rglob("*.smk")]
+    files += [*(REPO / "workflow").rglob("*.py"), *(REPO / "src/ctprints").rglob("*.py")]
+    stray = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in files
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"benchmark", line, re.IGNORECASE) and not allowed.search(line)
+    ]
+    assert not stray, f"'benchmark' outside its glossary meaning: {stray}"

@@ -463,7 +463,7 @@ def signal_markdown(summary: pd.DataFrame) -> str:
         return ""
     lines = [
         "",
-        "## Benchmark signal (rule demo_signal), mean ± sd over seeds",
+        "## Demo signal (rule demo_signal), mean ± sd over seeds",
         "",
         "Realism: nearest-neighbour distance of the Task 2 generators' samples to real slices, "
         "relative to real-vs-real (1 is real-like; the noise control is beside it). Family "
