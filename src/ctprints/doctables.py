@@ -274,10 +274,7 @@ def demo_audit(source: Path) -> str:
 def _demo_run(table: pd.DataFrame) -> str:
     run = table[table["rule"] == "make demo"].iloc[0]
     seconds = float(run["wall_s"])
-    return (
-        f"`make demo` from a fresh clone took **{seconds:,.0f} s ({seconds / 60:.1f} min)**, "
-        f"install included ({run['note']})."
-    )
+    return f"`make demo` took **{seconds:,.0f} s ({seconds / 60:.1f} min)** ({run['note']})."
 
 
 def demo_run(source: Path) -> str:
