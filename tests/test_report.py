@@ -119,6 +119,10 @@ def _table2(rows):
     frame = pd.DataFrame(rows, columns=columns)
     frame["accuracy_ci_high"] = frame.accuracy
     frame["macro_f1"] = frame.accuracy
+    # every column of the evaluation contract (ctprints.evaluation.COLUMNS), as evaluate_task2
+    # writes it
+    frame["hungarian_accuracy"] = frame.accuracy
+    frame["ari"] = 1.0
     return frame
 
 
