@@ -384,6 +384,19 @@ def test_epochs_follow_the_demo_scale_unless_configured(custom) -> None:
     }
 
 
+def test_autogluon_time_limit_follows_the_demo_scale_unless_configured(custom) -> None:
+    """null: 20 s at the quick default demo, 60 s on the study's small datasets and on a dataset
+    the workflow did not build; a configured number holds everywhere."""
+    config = config_with(**{"datasets.clef": custom, "run_datasets": ["demo", "clef"]})
+    plan = build_plan(config)
+    limits = {name: d.paper_time_limit for name, d in plan.datasets.items()}
+    assert limits["demo"] == 20 and limits["clef"] == 60 and limits["study_seeds_s0"] == 60
+    config["task1"]["paper"]["time_limit"] = 7
+    assert {name: d.paper_time_limit for name, d in build_plan(config).datasets.items()} == {
+        name: 7 for name in plan.datasets
+    }
+
+
 def test_the_study_plans_every_scenario_at_every_seed() -> None:
     plan = build_plan(config_with(**{"study.seeds": [4, 7]}))
     assert list(plan.study) == [

@@ -41,6 +41,7 @@ _DEMO_DECIDES = ("ground_truth", "task1", "task2")
 
 
 PAPER_EPOCHS = 10  # task2.train.epochs: null on a dataset the workflow did not build
+PAPER_TIME_LIMIT = 60  # task1.paper.time_limit: null on a dataset the workflow did not build
 
 
 def _require_known(key: str, names, known, noun: str) -> None:
@@ -449,6 +450,9 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
             seed=seed,
             demo=demo,
             audit_only=tuple(g for g in groups[name] if not g.test),
+            # null: 60 seconds, or a demo-built dataset's scale's (20 at the quick default demo)
+            paper_time_limit=task1["paper"]["time_limit"]
+            or (SCALES[demo.scale].time_limit if demo is not None else PAPER_TIME_LIMIT),
         )
         for name, (spec, sources, seed, demo) in resolved.items()
     }

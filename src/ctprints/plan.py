@@ -89,6 +89,7 @@ class DatasetPlan:
     seed: int  # of the analysis; a demo-built dataset's is its demo seed
     demo: DemoPlan | None = None  # the demo plan of a `builder: demo` dataset
     audit_only: tuple[Task1Group, ...] = ()  # groups with dev folders only: the audit's
+    paper_time_limit: int = 60  # AutoGluon seconds per model directory (task1.paper.time_limit)
 
     @property
     def has_real_subsets(self) -> bool:

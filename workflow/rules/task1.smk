@@ -80,7 +80,7 @@ rule paper_task1:
         k=lookup(dpath="task1/paper/k", within=config),
         pca=lookup(dpath="task1/paper/pca", within=config),
         presets=lookup(dpath="task1/paper/presets", within=config),
-        time_limit=lookup(dpath="task1/paper/time_limit", within=config),
+        time_limit=lambda wildcards: dataset_of(wildcards).paper_time_limit,
         patients=task1_patients_path,
         seed=dataset_seed,
     script:
@@ -131,7 +131,7 @@ rule autogluon_task1:
         k=lookup(dpath="task1/paper/k", within=config),
         pca=lookup(dpath="task1/paper/pca", within=config),
         presets=lookup(dpath="task1/paper/presets", within=config),
-        time_limit=lookup(dpath="task1/paper/time_limit", within=config),
+        time_limit=lambda wildcards: dataset_of(wildcards).paper_time_limit,
         patients=task1_patients_path,
         seed=dataset_seed,
     script:
