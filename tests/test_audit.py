@@ -12,8 +12,6 @@ import pytest
 from ctprints.audit import (
     BUDGET_DEFAULTS,
     AuditError,
-    _shares,
-    _unit_distances,
     candidate_scores,
     check_budget,
     choose,
@@ -21,7 +19,6 @@ from ctprints.audit import (
     dev_inputs,
     distance_test,
     folder_hashes,
-    p_floor,
     patient_table,
     plot_evidence,
     plot_scores,
@@ -34,6 +31,8 @@ from ctprints.audit import (
     threshold_at_fpr,
     verdict,
 )
+from ctprints.audit.evidence import resampled_shares, unit_distances
+from ctprints.inference import p_floor
 from ctprints.membership import MembershipError, group_rows, part_features, read_patients
 from ctprints.metrics import tpr_at_fpr
 
@@ -250,7 +249,7 @@ def test_resampled_dcr_shares_match_brute_force() -> None:
     rng = np.random.default_rng(0)
     synthetic, real = rng.normal(size=(60, 3)), rng.normal(size=(90, 3))
     units = np.repeat(np.arange(45), 2)
-    matrix = _unit_distances(synthetic, real, units, 45, chunk=7)
+    matrix = unit_distances(synthetic, real, units, 45, chunk=7)
     full = np.linalg.norm(synthetic[:, None] - real[None], axis=2)
     np.testing.assert_allclose(matrix, np.minimum(full[:, ::2], full[:, 1::2]), rtol=1e-4)
     member = (np.arange(45) < 20).astype(int)
@@ -259,7 +258,7 @@ def test_resampled_dcr_shares_match_brute_force() -> None:
     brute = [
         member[np.where(np.isin(np.arange(45), d), matrix, np.inf).argmin(1)].mean() for d in draws
     ]
-    np.testing.assert_allclose(_shares(matrix, member, draws), brute)
+    np.testing.assert_allclose(resampled_shares(matrix, member, draws), brute)
 
 
 def test_statistics_are_seeded_and_fall_back_to_images() -> None:

@@ -64,7 +64,7 @@ class Reference:
     synthetic_images: np.ndarray | None = None
 
 
-def _scaler(synthetic: np.ndarray):
+def synthetic_scaler(synthetic: np.ndarray):
     """Standardise features with statistics of the synthetic images (never the queries)."""
     mean = synthetic.mean(axis=0)
     std = synthetic.std(axis=0)
@@ -78,7 +78,7 @@ def pca_projection(synthetic: np.ndarray, components: int, seed: int = 0) -> Cal
     images."""
     from sklearn.decomposition import PCA
 
-    scale = _scaler(synthetic)
+    scale = synthetic_scaler(synthetic)
     components = max(1, min(components, synthetic.shape[1], len(synthetic) - 1))
     pca = PCA(n_components=components, random_state=seed).fit(scale(synthetic))
     return lambda X: pca.transform(scale(X))
@@ -89,7 +89,7 @@ class GanLeaks:
     """Minus the distance from the query to the nearest synthetic image."""
 
     def fit(self, reference: Reference) -> GanLeaks:
-        self.scale_ = _scaler(reference.synthetic)
+        self.scale_ = synthetic_scaler(reference.synthetic)
         self.synthetic_ = self.scale_(reference.synthetic)
         return self
 

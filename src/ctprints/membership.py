@@ -294,7 +294,7 @@ def dev_labelled(parts: dict, features, pixels: Callable, patients, n_folds: int
     return dev, labelled
 
 
-def _control(labelled: Labelled, n_used: int, n_folds: int, seed: int) -> Labelled:
+def member_control(labelled: Labelled, n_used: int, n_folds: int, seed: int) -> Labelled:
     """The member-vs-member control: the used dev images (the first ``n_used`` rows of
     ``labelled``) split at random into two halves labelled 1 and 0."""
     rng = np.random.default_rng(seed)
@@ -365,7 +365,7 @@ def group_scores(
     dev, labelled = dev_labelled(parts, features, pixels, patients, n_folds)
     test = parts["test"]
     fitted = cross_fit(labelled, part_features(features, test), pixels(test))
-    control = _control(labelled, len(parts["used"]), n_folds, seed)
+    control = member_control(labelled, len(parts["used"]), n_folds, seed)
     control_fit = cross_fit(control)
     frames = []
     for split, rows, labels, scores, fold in (

@@ -14,6 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ctprints.attacks import MembershipError
+from ctprints.inference import (
+    cluster_draws,
+    percentile_interval,
+    permutation_p,
+    rows_of,
+    unit_index,
+)
 
 # scipy.optimize and sklearn.metrics are imported where task 2 needs them: the task 1 rules that
 # import this module (every run file) start about 0.5 s sooner without them.
@@ -98,22 +105,9 @@ def membership_metrics(
     if labels.min() == labels.max():
         raise MembershipError("scoring needs both used and not-used images")
     rng = np.random.default_rng(seed)
-    units = (
-        np.arange(len(labels))
-        if patient_ids is None
-        else np.unique(patient_ids, return_inverse=True)[1]
-    )
-    members = [np.flatnonzero(units == u) for u in range(units.max() + 1)]
-    unit_label = np.array([labels[rows[0]] for rows in members])
-    if any(len(set(labels[rows])) > 1 for rows in members):
-        raise MembershipError(
-            "a patient has both used and not-used images; membership is per patient"
-        )
-    samples = []
-    while len(samples) < n_boot:
-        drawn = rng.integers(0, len(members), len(members))
-        if 0 < unit_label[drawn].sum() < len(drawn):
-            samples.append(np.concatenate([members[u] for u in drawn]))
+    units, n_units, unit_label = unit_index(labels, patient_ids, MembershipError)
+    rows = rows_of(units, n_units)
+    samples = [rows(drawn) for drawn in cluster_draws(unit_label, n_boot, rng)]
     values = {
         "auc": (auc(labels, scores)[0], np.array([auc(labels[i], scores[i])[0] for i in samples])),
         "tpr_at_1fpr": (
@@ -130,13 +124,11 @@ def membership_metrics(
         }
     out: dict = {"n": len(labels), "n_used": int(labels.sum())}
     for name, (value, boot) in values.items():
-        low, high = np.percentile(boot, [2.5, 97.5])
+        low, high = percentile_interval(boot, 0.95)
         out |= {name: float(value), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
     permuted = np.array([rng.permutation(unit_label)[units] for _ in range(n_permutations)])
-    exceed = int(
-        (auc(permuted, np.broadcast_to(scores, permuted.shape)) >= out["auc"] - 1e-12).sum()
-    )
-    out["p_value"] = (1 + exceed) / (1 + n_permutations)
+    permuted_auc = auc(permuted, np.broadcast_to(scores, permuted.shape))
+    out["p_value"] = permutation_p(permuted_auc, out["auc"], exact=False)
     out["resampled"] = "patient" if patient_ids is not None else "image"
     return out
 

@@ -1,0 +1,175 @@
+"""Statistical inference with the patient as the unit: the one place for resampling and tests.
+
+Slices of one patient are near-copies, so every interval and p-value of Task 1, of the audit and
+of the study resamples or permutes whole units (patients, pseudo-patients where patients are
+unknown, or seeds), never single images.
+
+- :func:`unit_index`: each row's unit as 0..U-1, and each unit's 0/1 label.
+- :func:`cluster_draws`, :func:`rows_of`, :func:`percentile_interval`: the cluster bootstrap.
+- :func:`labellings`, :func:`permutation_p`, :func:`p_floor`: permutation tests of whole units,
+  exact where the labellings can be enumerated.
+- :func:`max_t_p`: Westfall and Young's max-T p-value of the best of several statistics.
+- :func:`holm`: Holm's step-down adjustment of several p-values.
+- :func:`clopper_pearson`: the exact interval of a binomial proportion.
+- :func:`auc_bounds`: one-sided confidence bounds of an AUC between two sets of independent
+  units (Newcombe's score interval), valid where the AUC is 0 or 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+
+def unit_index(
+    labels: np.ndarray, units=None, error: type[Exception] = ValueError
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Each row's unit as 0..U-1 (``units`` None: every row is its own unit), the number of units
+    U and each unit's 0/1 label. A unit holding both labels raises ``error``: membership is per
+    patient."""
+    labels = np.asarray(labels, dtype=int)
+    if units is None:
+        index = np.arange(len(labels))
+    else:
+        index = np.unique(np.asarray(units, dtype=str), return_inverse=True)[1]
+    n_units = int(index.max()) + 1 if len(index) else 0
+    unit_label = np.zeros(n_units, dtype=int)
+    unit_label[index] = labels
+    if not np.array_equal(unit_label[index], labels):
+        raise error("a patient has both member and holdout images; membership is per patient")
+    return index, n_units, unit_label
+
+
+def cluster_draws(unit_label: np.ndarray, n_boot: int, rng: np.random.Generator) -> list:
+    """``n_boot`` bootstrap resamples of the units (arrays of unit numbers drawn with
+    replacement), each holding both labels; resamples with one label only are drawn again."""
+    unit_label = np.asarray(unit_label, dtype=int)
+    n_units = len(unit_label)
+    if unit_label.min() == unit_label.max():
+        raise ValueError("a bootstrap of members against holdout needs units of both labels")
+    draws: list[np.ndarray] = []
+    while len(draws) < n_boot:
+        drawn = rng.integers(0, n_units, n_units)
+        if 0 < unit_label[drawn].sum() < n_units:
+            draws.append(drawn)
+    return draws
+
+
+def rows_of(index: np.ndarray, n_units: int) -> Callable[[np.ndarray], np.ndarray]:
+    """drawn units -> the rows of all of them (with repeats), for a cluster bootstrap."""
+    order = np.argsort(index, kind="stable")
+    counts = np.bincount(index, minlength=n_units)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+
+    def rows(drawn: np.ndarray) -> np.ndarray:
+        sizes = counts[drawn]
+        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return order[np.repeat(starts[drawn], sizes) + offsets]
+
+    return rows
+
+
+def percentile_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """The two-sided percentile interval of bootstrap ``values`` at ``level``; NaN without any."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        return math.nan, math.nan
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def labellings(
+    unit_label: np.ndarray, n_permutations: int, rng: np.random.Generator
+) -> tuple[np.ndarray, bool]:
+    """Labellings of the units for a permutation test, and whether they are exact.
+
+    Where the units can be labelled in at most ``n_permutations`` ways (C(units, members)),
+    every labelling, the observed one among them, so that the p-value is exact and needs no
+    random draws: count / labellings. Otherwise ``n_permutations`` random shuffles, for
+    (1 + count) / (1 + permutations).
+    """
+    unit_label = np.asarray(unit_label, dtype=int)
+    n_units, n_members = len(unit_label), int(unit_label.sum())
+    if math.comb(n_units, n_members) <= n_permutations:
+        chosen = np.array(list(itertools.combinations(range(n_units), n_members)), dtype=int)
+        exact = np.zeros((len(chosen), n_units), dtype=int)
+        np.put_along_axis(exact, chosen, 1, axis=1)
+        return exact, True
+    return rng.permuted(np.tile(unit_label, (n_permutations, 1)), axis=1), False
+
+
+def permutation_p(permuted: np.ndarray, observed: float, exact: bool) -> float:
+    """The one-sided permutation p of ``observed`` among the statistics of the labellings of
+    :func:`labellings`: count / labellings where they are exact, else (1 + count) / (1 + B)."""
+    permuted = np.asarray(permuted, dtype=np.float64)
+    count = int((permuted >= observed - 1e-12 * max(1.0, abs(observed))).sum())
+    return count / len(permuted) if exact else (1 + count) / (1 + len(permuted))
+
+
+def max_t_p(observed: float, permuted_by_candidate: np.ndarray, exact: bool) -> float:
+    """Westfall and Young's max-T p-value of a chosen statistic ``observed`` (the best of the
+    candidates): its rank among the labellings' best value over every candidate.
+    ``permuted_by_candidate`` is (candidates, labellings)."""
+    best = np.max(np.atleast_2d(permuted_by_candidate), axis=0)
+    return permutation_p(best, observed, exact)
+
+
+def p_floor(unit_label: np.ndarray, n_permutations: int) -> float:
+    """The smallest p-value a permutation test of these units can give: 1 / C(units, members)
+    where every labelling is enumerated, else 1 / (1 + permutations)."""
+    n_units, n_members = len(unit_label), int(np.sum(unit_label))
+    count = math.comb(n_units, n_members)
+    return 1 / count if count <= n_permutations else 1 / (1 + n_permutations)
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the order given (NaN stays NaN and is not
+    counted): they control the family-wise error rate over the finite p-values."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = len(order)
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) two-sided interval of ``successes`` of ``n`` at ``level``;
+    NaN where n is 0."""
+    from scipy.stats import beta
+
+    if n <= 0:
+        return math.nan, math.nan
+    tail = (1 - level) / 2
+    low = 0.0 if successes <= 0 else float(beta.ppf(tail, successes, n - successes + 1))
+    high = 1.0 if successes >= n else float(beta.ppf(1 - tail, successes + 1, n - successes))
+    return low, high
+
+
+def _auc_variance(theta: np.ndarray, n_members: int, n_holdout: int) -> np.ndarray:
+    """Hanley and McNeil's variance of an AUC ``theta`` with Newcombe's (2006) N* = (m + n) / 2
+    - 1 in place of both m - 1 and n - 1."""
+    star = (n_members + n_holdout) / 2 - 1
+    spread = (1 - theta) / (2 - theta) + theta / (1 + theta)
+    return theta * (1 - theta) * (1 + star * spread) / (n_members * n_holdout)
+
+
+def auc_bounds(value: float, n_members: int, n_holdout: int, z: float) -> tuple[float, float]:
+    """One-sided confidence bounds (low, high) of an AUC of ``n_members`` against ``n_holdout``
+    independent units at normal quantile ``z`` (for example 1.645: each bound holds with 95%):
+    the thetas at which (value - theta)^2 = z^2 var(theta) (Newcombe 2006, method 5, a score
+    interval), so that a bound is informative where the AUC is 0 or 1."""
+    if not (n_members > 0 and n_holdout > 0) or not math.isfinite(value):
+        return math.nan, math.nan
+    grid = np.linspace(0.0, 1.0, 20001)
+    inside = (value - grid) ** 2 <= z**2 * _auc_variance(grid, n_members, n_holdout) + 1e-15
+    if not inside.any():  # unreachable for z > 0: theta = value is always inside
+        return value, value
+    kept = grid[inside]
+    return float(kept.min()), float(kept.max())
