@@ -96,6 +96,11 @@ rule audit:
         PLAN.audit_files(),
 
 
+rule audit_calibration:
+    input:
+        PLAN.calibration_files(),
+
+
 rule all:
     default_target: True
     input:

@@ -1,6 +1,7 @@
 """The membership audit end to end on a small custom dataset: a memorising generator's group fails
-the budget and a leakage-free one passes, `audit_gate` exits non-zero naming the failing group,
-and bad input (a patients file naming an image twice, too few patients, a bad budget or group)
+the budget, a leakage-free one is inconclusive at 12 + 12 patients (and passes a budget its
+bounds can show), `audit_gate` exits non-zero naming each group that does not pass, and bad
+input (a patients file naming an image twice, too few patients, a bad budget or group)
 stops with a clear error that names the group and leaves no audit output behind."""
 
 import json
@@ -30,6 +31,7 @@ AUDIT_FILES = [
     "risk.csv",
     "patients.csv",
     "attacks.tsv",
+    "units.tsv",
     "statistics.tsv",
     "verdict.json",
     "evidence.png",
@@ -48,7 +50,7 @@ def _patient(rng: np.random.Generator) -> np.ndarray:
 
 
 def _group(
-    root: Path, name: str, leak: bool, seed: int, used: int = 6, not_used: int = 6, test=True
+    root: Path, name: str, leak: bool, seed: int, used: int = 12, not_used: int = 12, test=True
 ) -> dict:
     """A Task 1 group: dev used and not-used patients, test real images (unless ``test`` is
     false: dev folders only, which the audit takes), a patients file, and 60 synthetic images:
@@ -116,43 +118,58 @@ def _verdict(workdir: Path, group: str) -> dict:
 def test_the_gate_fails_on_a_memorising_generator_and_names_the_group(audited) -> None:
     returncode, output = (audited / "gate.txt").read_text().split("\n", 1)
     assert returncode != "0"
-    assert "audit_gate: clef/leaky: leaky fails" in output
-    assert "audit_gate: clef/clean" not in output
+    assert "audit_gate: clef/leaky: leaky fails: AUC by patient lower bound" in output
+    assert "audit_gate: clef/clean: clean is inconclusive" in output
     for group in ("leaky", "clean"):
         for name in AUDIT_FILES:
             assert (audited / f"results/clef/audit/{group}/{name}").stat().st_size > 0
     leaky, clean = _verdict(audited, "leaky"), _verdict(audited, "clean")
-    assert leaky["verdict"] == "fail" and "auc" in leaky["failed"]
+    assert leaky["verdict"] == "fail" and leaky["failed"] == ["auc"]
     auc = next(c for c in leaky["criteria"] if c["name"] == "auc")
-    assert auc["low"] > 0.9 and auc["value"] <= 1.0
-    assert clean["verdict"] == "pass", clean["reason"]
+    assert auc["low"] > 0.6 and auc["value"] == 1.0
+    assert (leaky["members"], leaky["holdout"], leaky["unit"]) == (12, 12, "patients")
+    assert leaky["n_groups"] == 2 and leaky["alpha_group"] == pytest.approx(0.025)
+    # 12 + 12 patients cannot show an AUC under 0.6: never a fail, and not a pass either
+    assert clean["verdict"] == "inconclusive", clean["reason"]
     clean_auc = next(c for c in clean["criteria"] if c["name"] == "auc")
-    assert clean_auc["low"] < 0.6
+    assert clean_auc["low"] < 0.6 < clean_auc["high"]
+    attacks = (audited / "results/clef/audit/leaky/attacks.tsv").read_text().splitlines()
+    assert len(attacks) == 1 + 6  # 3 attacks x 2 feature spaces
 
 
 def test_the_risk_table_ranks_members_first_when_the_generator_memorised(audited) -> None:
     import pandas as pd
 
     risk = pd.read_csv(audited / "results/clef/audit/leaky/risk.csv")
-    assert len(risk) == 12 * SLICES and risk["rank"].min() == 1
-    top = risk.sort_values("rank").head(SLICES * 6)
+    assert len(risk) == 24 * SLICES and risk["rank"].min() == 1
+    top = risk.sort_values("rank").head(SLICES * 12)
     assert top.member.mean() > 0.9
     # a memorised slice's nearest synthetic image is its noisy copy
     assert risk[risk.member == 1].ssim.median() > 0.8
-    assert (risk.p_value > 0).all() and (risk.p_value <= 1).all()
+    assert (risk.p_value_by_image > 0).all() and (risk.p_value_by_image <= 1).all()
     patients = pd.read_csv(audited / "results/clef/audit/leaky/patients.csv")
-    assert len(patients) == 12 and set(patients.member) == {0, 1}
+    assert len(patients) == 24 and set(patients.member) == {0, 1}
+    # every p-value column says what it is over: by image, or a patient's (patients.csv)
+    assert [c for c in risk.columns if "p_value" in c] == ["p_value_by_image"]
+    assert [c for c in patients.columns if c.startswith("p_")] == ["p_value", "p_holm"]
+    members = patients[patients.member == 1]
+    assert (members.p_value == 1 / 13).all()  # every member above all 12 holdout patients
+    # Holm over 24 patients: 24 x 1/13 > 1, so 12 holdout patients cannot single one out
+    assert (members.p_holm == 1.0).all() and (patients.p_holm >= patients.p_value).all()
     page = (audited / "results/clef/audit/leaky/report.md").read_text()
     assert page.index("FAIL") < page.index("Limitations")
     assert "sha256" in page.lower()
 
 
-def test_the_gate_passes_when_only_the_leakage_free_group_is_audited(audited) -> None:
+def test_the_gate_passes_a_budget_the_leakage_free_group_can_show(audited) -> None:
+    """The clean group alone, against a budget its 12 + 12 patients' bounds can show (AUC at
+    most 0.99): every group passes and the gate exits 0."""
     config = audited / "config.yaml"
     import yaml
 
     settings = yaml.safe_load(config.read_text())
     settings["audit"]["groups"] = ["clean"]
+    settings["audit"]["budget"] = {"max_auc": 0.99}
     (audited / "clean.yaml").write_text(yaml.safe_dump(settings))
     result = run_snakemake(audited, "audit_gate", configfile="clean.yaml")
     assert "audit_gate: all 1 audited groups pass their budget" in result.stderr

@@ -298,7 +298,7 @@ def _pseudo_plan(
 def _task2_plan(name, spec, sources, seed, demo, labels, n_generators, config) -> Task2Plan:
     train = config["task2"]["train"]
     size = _network_size(name, spec["image_size"], train["size"])
-    # null: the paper's 10, or a demo-built dataset's scale's (5 at the quick default demo)
+    # null: the paper's 10, or a demo-built dataset's scale's (3 at the quick default demo)
     epochs = train["epochs"] or (SCALES[demo.scale].epochs if demo is not None else PAPER_EPOCHS)
     rounds, count = _pseudo_plan(
         name, train, n_generators, labels, lambda: _test_size(spec, sources, demo)
@@ -450,7 +450,7 @@ def build_plan(config: dict[str, Any]) -> RunPlan:
             seed=seed,
             demo=demo,
             audit_only=tuple(g for g in groups[name] if not g.test),
-            # null: 60 seconds, or a demo-built dataset's scale's (20 at the quick default demo)
+            # null: 60 seconds, or a demo-built dataset's scale's (10 at the quick default demo)
             paper_time_limit=task1["paper"]["time_limit"]
             or (SCALES[demo.scale].time_limit if demo is not None else PAPER_TIME_LIMIT),
         )

@@ -249,24 +249,17 @@ def demo_audit(source: Path) -> str:
 
     verdicts = json.loads(source.read_text())
     lines = [
-        "| group | attack chosen | AUC (95% interval) | control AUC | p (AUC, selection-"
-        "adjusted) | TPR at 1% FPR | distance test p | verdict |",
+        "| group | units (members + holdout) | best candidate | AUC by patient | highest lower "
+        "bound | highest upper bound | p against no leak (max-T) | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for group, verdict in sorted(verdicts.items()):
-        criteria = {c["name"]: c for c in verdict["criteria"]}
-        auc, tpr = criteria.get("auc", {}), criteria.get("tpr_at_1pct_fpr", {})
-        distance = criteria.get("permutation", {})
-
-        def interval(c: dict) -> str:
-            return f"{c['value']:.2f} ({c['low']:.2f} to {c['high']:.2f})" if c else "-"
-
-        p = auc.get("selected_p")
+        auc = next(c for c in verdict["criteria"] if c["name"] == "auc")
+        p = verdict.get("selection_p")
         lines.append(
-            f"| {group} | {verdict['attack']}, {verdict['embedder']} | {interval(auc)} | "
-            f"{verdict['control']['auc']:.2f} | {'-' if p is None else f'{p:.3f}'} | "
-            f"{interval(tpr)} | {distance.get('value', float('nan')):.3f} | "
-            f"**{verdict['verdict']}** |"
+            f"| {group} | {verdict['members']} + {verdict['holdout']} {verdict['unit']} | "
+            f"{auc['candidate']} | {auc['value']:.2f} | {auc['low']:.2f} | {auc['high']:.2f} | "
+            f"{'-' if p is None else f'{p:.3f}'} | **{verdict['verdict']}** |"
         )
     return "\n".join(lines) + "\n"
 

@@ -160,16 +160,36 @@ def _auc_variance(theta: np.ndarray, n_members: int, n_holdout: int) -> np.ndarr
     return theta * (1 - theta) * (1 + star * spread) / (n_members * n_holdout)
 
 
-def auc_bounds(value: float, n_members: int, n_holdout: int, z: float) -> tuple[float, float]:
+def auc_bounds(value, n_members: int, n_holdout: int, z: float):
     """One-sided confidence bounds (low, high) of an AUC of ``n_members`` against ``n_holdout``
     independent units at normal quantile ``z`` (for example 1.645: each bound holds with 95%):
     the thetas at which (value - theta)^2 = z^2 var(theta) (Newcombe 2006, method 5, a score
-    interval), so that a bound is informative where the AUC is 0 or 1."""
-    if not (n_members > 0 and n_holdout > 0) or not math.isfinite(value):
-        return math.nan, math.nan
-    grid = np.linspace(0.0, 1.0, 20001)
-    inside = (value - grid) ** 2 <= z**2 * _auc_variance(grid, n_members, n_holdout) + 1e-15
-    if not inside.any():  # unreachable for z > 0: theta = value is always inside
-        return value, value
-    kept = grid[inside]
-    return float(kept.min()), float(kept.max())
+    interval), so that a bound is informative where the AUC is 0 or 1. ``value`` and the counts
+    may be arrays, which broadcast (then so do the bounds); found by bisection to 1e-9; NaN
+    where a side has no units."""
+    values = np.asarray(value, dtype=np.float64)
+    n_members, n_holdout = np.asarray(n_members), np.asarray(n_holdout)
+    values = np.broadcast_arrays(values, n_members, n_holdout)[0].astype(np.float64)
+    empty = (n_members <= 0) | (n_holdout <= 0)
+    n_members, n_holdout = np.maximum(n_members, 1), np.maximum(n_holdout, 1)
+
+    def outside(theta):  # the score statistic exceeds z at theta
+        return (values - theta) ** 2 > z**2 * _auc_variance(theta, n_members, n_holdout)
+
+    # low: the smallest theta in [0, value] inside; high: the largest in [value, 1]
+    lo, hi = np.zeros_like(values), values.copy()  # outside at lo (where it is), inside at hi
+    top_lo, top_hi = values.copy(), np.ones_like(values)  # inside at top_lo, outside at top_hi
+    for _ in range(40):
+        middle = (lo + hi) / 2
+        out = outside(middle)
+        lo, hi = np.where(out, middle, lo), np.where(out, hi, middle)
+        middle = (top_lo + top_hi) / 2
+        out = outside(middle)
+        top_lo, top_hi = np.where(out, top_lo, middle), np.where(out, middle, top_hi)
+    low = np.where(outside(np.zeros_like(values)), hi, 0.0)
+    high = np.where(outside(np.ones_like(values)), top_lo, 1.0)
+    low = np.where(np.isfinite(values) & ~empty, low, np.nan)
+    high = np.where(np.isfinite(values) & ~empty, high, np.nan)
+    if values.ndim == 0:
+        return float(low), float(high)
+    return low, high

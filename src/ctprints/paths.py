@@ -60,6 +60,7 @@ class Paths:
     roc: str = "results/{dataset}/evaluation/roc/task1_{group}_{embedder}.png"
     summary: str = "results/{dataset}/summary.md"
     audit: str = "results/{dataset}/audit/{group}/{name}"  # name: one of AUDIT_FILES
+    calibration: str = "results/{dataset}/audit/{group}/calibration/{name}"  # CALIBRATION_FILES
     leaderboard: str = f"results/{STUDY}/leaderboard.tsv"
     leaderboard_md: str = f"results/{STUDY}/leaderboard.md"
     leaderboard_plot: str = f"results/{STUDY}/leaderboard.png"
@@ -72,11 +73,19 @@ AUDIT_FILES = {
     "risk": "risk.csv",
     "patients": "patients.csv",
     "attacks": "attacks.tsv",
+    "units": "units.tsv",
     "statistics": "statistics.tsv",
     "verdict": "verdict.json",
     "evidence": "evidence.png",
     "scores": "scores.png",
     "report": "report.md",
+}
+
+# What rule audit_calibration_group writes per group (target audit_calibration).
+CALIBRATION_FILES = {
+    "rates": "rates.tsv",
+    "to_pass": "to_pass.tsv",
+    "figure": "rates.png",
 }
 
 

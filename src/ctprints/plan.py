@@ -24,7 +24,7 @@ from ctprints.embed import (
     CNN_BACKBONES,
     FINGERPRINTS,
 )
-from ctprints.paths import AUDIT_FILES, PATHS, Paths, fill, input_key
+from ctprints.paths import AUDIT_FILES, CALIBRATION_FILES, PATHS, Paths, fill, input_key
 from ctprints.submission import TASK1_LABELS
 
 
@@ -499,6 +499,15 @@ class RunPlan:
             for dataset, groups in self.audit_groups.items()
             for group in groups
             for name in AUDIT_FILES
+        ]
+
+    def calibration_files(self) -> list[str]:
+        """Every audited group's calibration files (target audit_calibration)."""
+        return [
+            fill(self.paths.calibration, dataset=dataset, group=group, name=name)
+            for dataset, groups in self.audit_groups.items()
+            for group in groups
+            for name in CALIBRATION_FILES.values()
         ]
 
     def audit_verdicts(self) -> dict[str, str]:

@@ -1,6 +1,6 @@
-# Membership audit before release: per Task 1 group, the risk of every dev real image, the
-# evidence, set-level statistics with patient-bootstrap intervals, and a verdict against the
-# budget (docs/task1-and-audit.md). Reads only the dev folders.
+# Membership audit before release: per Task 1 group, the risk of every dev real image and
+# patient, the evidence, and a three-valued verdict against the budget whose error rates hold
+# over the dataset's audited groups (docs/task1-and-audit.md). Reads only the dev folders.
 
 
 rule audit_group:
@@ -38,6 +38,7 @@ rule audit_group:
         n_boot=lookup(dpath="audit/n_boot", within=config),
         n_permutations=lookup(dpath="audit/n_permutations", within=config),
         budget=lookup(dpath="audit/budget", within=config),
+        n_groups=lambda wildcards: max(len(PLAN.audit_groups.get(wildcards.dataset, ())), 1),
         patients=task1_patients_path,
         seed=dataset_seed,
     script:
@@ -56,3 +57,36 @@ rule audit_gate:
     threads: 1
     script:
         "../scripts/audit_gate.py"
+
+
+# Target audit_calibration (not part of `all`): how often the gate passes, fails or is
+# inconclusive at this group's counts and others, by simulation from its member-vs-member
+# control (docs/task1-and-audit.md).
+rule audit_calibration_group:
+    input:
+        units=audit_output("units"),
+        verdict=audit_output("verdict"),
+    output:
+        rates=fill(PATHS.calibration, name=CALIBRATION_FILES["rates"]),
+        to_pass=fill(PATHS.calibration, name=CALIBRATION_FILES["to_pass"]),
+        figure=report(
+            fill(PATHS.calibration, name=CALIBRATION_FILES["figure"]),
+            caption="../report/audit_calibration.rst",
+            category="Audit",
+            labels={"dataset": "{dataset}", "group": "{group}", "item": "gate calibration"},
+        ),
+    log:
+        "logs/audit_calibration_group/{dataset}_{group}.log",
+    benchmark:
+        "logs/benchmarks/audit_calibration_group/{dataset}_{group}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
+    params:
+        sims=lookup(dpath="audit/calibration_sims", within=config),
+        seed=dataset_seed,
+    script:
+        "../scripts/audit_calibration.py"

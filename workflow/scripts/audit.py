@@ -61,6 +61,7 @@ result = audit.run_audit(
     attack_settings=params.settings,
     n_boot=params.n_boot,
     n_permutations=params.n_permutations,
+    n_groups=params.n_groups,
     dataset=dataset,
 )
 patients_file = (params.patients,) if params.patients else ()

@@ -5,10 +5,10 @@ A data owner holds the synthetic CT images of a generator, the real patients tha
 every real image with the black-box attacks of :mod:`ctprints.attacks`, cross-validated as in
 :mod:`ctprints.membership`, and compares members with holdout patients. By concern:
 
-- :mod:`ctprints.audit.scores`: the candidate attacks' scores, the choice, the selection-adjusted
-  p-values;
-- :mod:`ctprints.audit.evidence`: per image and per patient risk, the set-level statistics;
-- :mod:`ctprints.audit.gate`: the budget and the verdict;
+- :mod:`ctprints.audit.scores`: the candidate attacks' scores by image and by patient, the
+  choice, the p-value of the best against no leak;
+- :mod:`ctprints.audit.evidence`: per image and per patient risk, the evidence beside the gate;
+- :mod:`ctprints.audit.gate`: the budget and the three-valued gate with its error rates;
 - :mod:`ctprints.audit.page`: the figures and the one-page report;
 - :mod:`ctprints.audit.run`: one whole audit (:func:`run_audit`, :func:`write_audit`).
 
@@ -16,14 +16,8 @@ The resampling and tests themselves are :mod:`ctprints.inference`'s. Every failu
 :class:`AuditError` whose message names the group (and file or key).
 """
 
-from ctprints.audit.evidence import (
-    dcr_share,
-    distance_test,
-    patient_table,
-    risk_table,
-    statistics,
-)
-from ctprints.audit.gate import BUDGET_DEFAULTS, check_budget, verdict
+from ctprints.audit.evidence import distance_test, patient_table, risk_table, statistics
+from ctprints.audit.gate import BUDGET_DEFAULTS, check_budget, gate_table, verdict
 from ctprints.audit.page import (
     folder_hashes,
     plot_evidence,
@@ -33,7 +27,13 @@ from ctprints.audit.page import (
     threshold_at_fpr,
 )
 from ctprints.audit.run import Audit, run_audit, write_audit
-from ctprints.audit.scores import candidate_scores, choose, dev_inputs, selection_p
+from ctprints.audit.scores import (
+    candidate_scores,
+    choose,
+    dev_inputs,
+    selection_p,
+    unit_scores,
+)
 from ctprints.errors import AuditError
 
 __all__ = [
@@ -43,10 +43,10 @@ __all__ = [
     "candidate_scores",
     "check_budget",
     "choose",
-    "dcr_share",
     "dev_inputs",
     "distance_test",
     "folder_hashes",
+    "gate_table",
     "patient_table",
     "plot_evidence",
     "plot_scores",
@@ -57,6 +57,7 @@ __all__ = [
     "statistics",
     "stats_frame",
     "threshold_at_fpr",
+    "unit_scores",
     "verdict",
     "write_audit",
 ]

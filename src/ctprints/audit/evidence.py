@@ -3,10 +3,8 @@ statistics with their patient-level intervals and tests.
 
 - :func:`risk_table`, :func:`patient_table`: per image and per patient risk and evidence (score,
   rank, empirical p-value against the holdout, nearest synthetic image, distance, SSIM).
-- :func:`dcr_share`: the share of synthetic images whose nearest real image is a member.
-- :func:`statistics`: AUC and TPR at low FPR with patient-bootstrap intervals, the DCR share
-  with its interval, and the permutation test of "members are closer to the synthetic set"
-  (:func:`distance_test`).
+- :func:`statistics`: the AUC by image with its patient-bootstrap interval, and the
+  permutation test of "members are closer to the synthetic set" (:func:`distance_test`).
 """
 
 from __future__ import annotations
@@ -19,14 +17,15 @@ from ctprints.attacks import ssim, synthetic_scaler
 from ctprints.errors import AuditError
 from ctprints.inference import (
     cluster_draws,
+    holm,
     labellings,
     p_floor,
     percentile_interval,
     rows_of,
     unit_index,
 )
-from ctprints.metrics import auc, tpr_at_fpr
-from ctprints.neighbours import nearest, pairwise_distances
+from ctprints.metrics import auc
+from ctprints.neighbours import nearest
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -53,10 +52,10 @@ def risk_table(
 ) -> DataFrame:
     """One row per real dev image (rows of ``dev``, in order with the arrays), sorted by rank:
     image_id, patient (the image itself where patients are unknown), member (1, 0 holdout),
-    score, rank (1 = highest score, ties share the lowest rank), p_value, percentile,
+    score, rank (1 = highest score, ties share the lowest rank), p_value_by_image, percentile,
     nearest_synthetic, distance, ssim.
 
-    p_value is the empirical p-value of the score against the holdout images: (1 + holdout
+    p_value_by_image is the empirical p-value of the score against the holdout images: (1 + holdout
     scoring >= s) / (1 + holdout) for members; a holdout image leaves out its own patient's
     images (itself where patients are unknown): (1 + others scoring >= s) / (1 + others).
     percentile is 100 x the share of holdout scores strictly below s. The nearest synthetic
@@ -98,7 +97,7 @@ def risk_table(
             "member": labels,
             "score": scores,
             "rank": rankdata(-scores, method="min").astype(int),
-            "p_value": p_value,
+            "p_value_by_image": p_value,
             "percentile": 100 * below / max(n_holdout, 1),
             "nearest_synthetic": np.asarray(synthetic_ids, dtype=str)[nearest],
             "distance": distance.astype(np.float64),
@@ -109,82 +108,38 @@ def risk_table(
 
 
 def patient_table(risk: DataFrame) -> DataFrame:
-    """Per patient of a :func:`risk_table`: patient, member, slices, max_score, mean_score,
-    min_p_value, min_distance, max_ssim; sorted by max_score, highest first."""
+    """Per patient of a :func:`risk_table` (an image where patients are unknown): patient,
+    member, slices, score (the mean of its slices' scores: the patient-level attack), max_score,
+    p_value, p_holm, min_distance, max_ssim; sorted by score, highest first.
+
+    p_value is the patient's score against the holdout patients' scores, (1 + holdout >= s) /
+    (1 + holdout), a holdout patient leaving itself out; p_holm adjusts it over every patient of
+    the table (Holm), so that a p_holm below alpha singles a patient out with a family-wise
+    error rate of alpha over the patients.
+    """
     table = (
         risk.groupby("patient", sort=False)
         .agg(
             member=("member", "first"),
             slices=("image_id", "size"),
+            score=("score", "mean"),
             max_score=("score", "max"),
-            mean_score=("score", "mean"),
-            min_p_value=("p_value", "min"),
             min_distance=("distance", "min"),
             max_ssim=("ssim", "max"),
         )
         .reset_index()
     )
-    return table.sort_values("max_score", ascending=False, kind="stable").reset_index(drop=True)
+    scores = table["score"].to_numpy(dtype=np.float64)
+    holdout = np.sort(scores[table["member"].to_numpy() == 0])
+    at_least = len(holdout) - np.searchsorted(holdout, scores, side="left")
+    own = (table["member"].to_numpy() == 0).astype(int)  # a holdout patient is not its own peer
+    table["p_value"] = (1 + at_least - own) / (1 + len(holdout) - own)
+    table["p_holm"] = holm(table["p_value"].to_numpy())
+    columns = ["patient", "member", "slices", "score", "max_score", "p_value", "p_holm"]
+    table = table[[*columns, "min_distance", "max_ssim"]]
+    return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def dcr_share(
-    synthetic_features: np.ndarray, real_features: np.ndarray, member: np.ndarray
-) -> tuple[float, float]:
-    """The share of synthetic images whose nearest real image (distance to closest record, in
-    the feature space standardised with the synthetic set's statistics) is a member, and the
-    share expected without leakage, members / (members + holdout) in images."""
-    member = np.asarray(member, dtype=bool)
-    scale = synthetic_scaler(np.asarray(synthetic_features))
-    _, indices = nearest(scale(real_features), scale(synthetic_features))
-    return float(member[indices[:, 0]].mean()), float(member.mean())
-
-
-def unit_distances(
-    synthetic: np.ndarray, real: np.ndarray, units: np.ndarray, n_units: int, chunk: int = 512
-) -> np.ndarray:
-    """(S, U) float32: each (scaled) synthetic image's distance to the nearest image of each
-    unit (patient), computed in chunks of synthetic rows so that memory stays bounded."""
-
-    order = np.argsort(units, kind="stable")
-    starts = np.searchsorted(units[order], np.arange(n_units))
-    real = real[order]
-    out = np.empty((len(synthetic), n_units), dtype=np.float32)
-    for start in range(0, len(synthetic), chunk):
-        distances = pairwise_distances(synthetic[start : start + chunk], real)
-        out[start : start + chunk] = np.minimum.reduceat(distances, starts, axis=1)
-    return out
-
-
-def resampled_shares(
-    matrix: np.ndarray, unit_member: np.ndarray, draws: list[np.ndarray]
-) -> np.ndarray:
-    """The DCR share of each resample of units: per synthetic image the nearest drawn unit is
-    looked up among its K nearest units first (one of them is drawn almost always), and only
-    where none of them is, among all drawn units."""
-    n_units = matrix.shape[1]
-    k = min(n_units, 32)
-    nearest = np.argpartition(matrix, k - 1, axis=1)[:, :k] if k < n_units else None
-    if nearest is not None:
-        order = np.argsort(np.take_along_axis(matrix, nearest, axis=1), axis=1)
-        nearest = np.take_along_axis(nearest, order, axis=1)
-    else:
-        nearest = np.argsort(matrix, axis=1)
-    rows = np.arange(len(matrix))
-    shares = np.empty(len(draws))
-    for b, drawn in enumerate(draws):
-        present = np.zeros(n_units, dtype=bool)
-        present[drawn] = True
-        hits = present[nearest]
-        first = hits.argmax(axis=1)
-        closest = nearest[rows, first]
-        missed = ~hits[rows, first]
-        if missed.any():
-            closest[missed] = np.where(present, matrix[missed], np.inf).argmin(axis=1)
-        shares[b] = unit_member[closest].mean()
-    return shares
-
-
-# long: every set-level statistic from one set of patient resamples
 def statistics(
     labels: np.ndarray,
     scores: np.ndarray,
@@ -197,20 +152,18 @@ def statistics(
     alpha: float = 0.05,
     spaces: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict:
-    """The audit's set-level statistics of one attack's dev scores, as a flat JSON-ready dict.
+    """The evidence beside the gate for one attack's dev scores, as a flat JSON-ready dict.
 
-    - auc, tpr_at_1pct_fpr, tpr_at_0_1pct_fpr (:func:`ctprints.metrics.auc`,
-      :func:`ctprints.metrics.tpr_at_fpr`), each with a (1 - alpha) percentile interval
-      (``_low``, ``_high``) from one bootstrap that resamples patients with replacement
-      (images where ``patients`` is None) and keeps resamples holding both classes;
-    - dcr_share and dcr_expected (:func:`dcr_share`), with an interval from the same resamples
-      of real patients;
+    - auc_by_image: the AUC over slices, with a (1 - alpha) percentile interval (``_low``,
+      ``_high``) from a bootstrap that resamples patients with replacement (images where
+      ``patients`` is None) and keeps resamples holding both classes;
     - permutation_p: one-sided permutation test of "members are closer to the synthetic set than
       holdout patients": per patient the mean over its slices of the distance to the nearest
       synthetic image; T = mean over holdout patients - mean over members (dcr_holdout_mean -
       dcr_member_mean), by :func:`distance_test` in every feature space of ``spaces`` (name ->
       (synthetic, real) features; None: the given features alone) with its min-P correction;
-      permutation_p_spaces holds each space's uncorrected p;
+      permutation_p_spaces holds each space's uncorrected p; p_floor the smallest p these
+      patients allow (:func:`ctprints.inference.p_floor`);
     - n_members, n_holdout (images), member_patients, holdout_patients (None where patients are
       unknown), resampled ("patient" or "image") and alpha.
 
@@ -219,46 +172,24 @@ def statistics(
     """
     labels = np.asarray(labels, dtype=int)
     scores = np.asarray(scores, dtype=np.float64)
-    real_features = np.asarray(real_features)
-    synthetic_features = np.asarray(synthetic_features)
     if labels.min() == labels.max():
         raise AuditError("the audit statistics need both member and holdout images")
     units, n_units, unit_member = unit_index(labels, patients, AuditError)
-    draws = cluster_draws(unit_member, n_boot, np.random.default_rng(seed))
     rows = rows_of(units, n_units)
-    measures = {
-        "auc": lambda y, s: float(auc(y, s)[0]),
-        "tpr_at_1pct_fpr": lambda y, s: tpr_at_fpr(y, s, fpr_limit=0.01),
-        "tpr_at_0_1pct_fpr": lambda y, s: tpr_at_fpr(y, s, fpr_limit=0.001),
+    draws = cluster_draws(unit_member, n_boot, np.random.default_rng(seed))
+    boot = [float(auc(labels[rows(drawn)], scores[rows(drawn)])[0]) for drawn in draws]
+    low, high = percentile_interval(boot, 1 - alpha)
+    out: dict = {
+        "auc_by_image": float(auc(labels, scores)[0]),
+        "auc_by_image_low": low,
+        "auc_by_image_high": high,
     }
-    boot = {name: np.empty(len(draws)) for name in measures}
-    for b, drawn in enumerate(draws):
-        index = rows(drawn)
-        for name, measure in measures.items():
-            boot[name][b] = measure(labels[index], scores[index])
-    out: dict = {}
-    for name, measure in measures.items():
-        low, high = percentile_interval(boot[name], 1 - alpha)
-        out |= {
-            name: measure(labels, scores),
-            f"{name}_low": float(low),
-            f"{name}_high": float(high),
-        }
-
-    share, expected = dcr_share(synthetic_features, real_features, labels)
-    scale = synthetic_scaler(synthetic_features)
-    matrix = unit_distances(scale(synthetic_features), scale(real_features), units, n_units)
-    shares = resampled_shares(matrix, unit_member, draws)
-    low, high = percentile_interval(shares, 1 - alpha)
-    out |= {"dcr_share": share, "dcr_share_low": float(low), "dcr_share_high": float(high)}
-    out["dcr_expected"] = expected
-
     distance, _ = nearest_synthetic(synthetic_features, real_features)
     per_unit = np.bincount(units, weights=distance, minlength=n_units) / np.bincount(units)
     n_member_units = int(unit_member.sum())
     spaces = spaces or {"features": (synthetic_features, real_features)}
     corrected, by_space = distance_test(labels, patients, spaces, n_permutations, seed)
-    out |= {
+    return out | {
         "permutation_p": corrected,
         "permutation_p_spaces": by_space,
         "p_floor": p_floor(unit_member, n_permutations),
@@ -271,7 +202,6 @@ def statistics(
         "resampled": "image" if patients is None else "patient",
         "alpha": float(alpha),
     }
-    return out
 
 
 def distance_test(

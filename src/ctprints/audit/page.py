@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ctprints.audit.gate import BOUND_WORDS, CRITERIA
+from ctprints.audit.gate import NAMES
 
 if TYPE_CHECKING:
     from pandas import DataFrame
 
 
-def _pyplot():
+def pyplot():
     """matplotlib's pyplot, writing files only."""
     import matplotlib
 
@@ -48,7 +48,7 @@ def plot_evidence(
     """The ``k`` riskiest real images (the top of a :func:`risk_table`), one row each: the real
     image, its nearest synthetic image and their absolute difference, captioned with the image,
     patient, member or holdout, distance, SSIM and score rank."""
-    plt = _pyplot()
+    plt = pyplot()
     top = risk.sort_values("rank", kind="stable").head(max(k, 0))
     rows = max(len(top), 1)
     figure, axes = plt.subplots(rows, 3, figsize=(7.2, 2.75 * rows), squeeze=False)
@@ -86,7 +86,7 @@ def plot_scores(
 ) -> None:
     """Overlaid histograms of the member and holdout scores of a :func:`risk_table`, with a
     vertical line at ``threshold`` (e.g. :func:`threshold_at_fpr`) named ``label``."""
-    plt = _pyplot()
+    plt = pyplot()
     scores = risk["score"].to_numpy(dtype=np.float64)
     finite = scores[np.isfinite(scores)]
     bins = np.histogram_bin_edges(finite if len(finite) else [0.0, 1.0], bins=30)
@@ -107,18 +107,12 @@ def plot_scores(
 
 
 MEASURES = {  # statistics key -> what the report calls it
-    "auc": "AUC",
-    "tpr_at_1pct_fpr": "TPR at 1% FPR",
-    "tpr_at_0_1pct_fpr": "TPR at 0.1% FPR",
-    "selection_p_auc": "AUC permutation p, adjusted for the choice of attack",
-    "selection_p_tpr_at_1pct_fpr": "TPR at 1% FPR permutation p, adjusted likewise",
-    "selection_p_tpr_at_0_1pct_fpr": "TPR at 0.1% FPR permutation p, adjusted likewise",
+    "auc_by_image": "AUC by image (patients resampled), attack shown",
+    "selection_p": "p of the best AUC by patient against no leak, adjusted for the choice (max-T)",
     "p_floor": "smallest p-value these patients allow",
-    "permutation_p": "permutation p (members closer; every feature space, min-P corrected)",
-    "dcr_share": "synthetic images nearest a member",
-    "dcr_expected": "expected without leakage",
-    "dcr_member_mean": "mean distance, members",
-    "dcr_holdout_mean": "mean distance, holdout",
+    "permutation_p": "p of members closer to the synthetic set (every feature space, min-P)",
+    "dcr_member_mean": "mean distance to the nearest synthetic image, members",
+    "dcr_holdout_mean": "mean distance to the nearest synthetic image, holdout",
     "n_members": "member images",
     "n_holdout": "holdout images",
     "member_patients": "member patients",
@@ -193,7 +187,50 @@ def _interval(low, high) -> str:
     return "" if _cell(low) == "" else f"{_cell(low)} to {_cell(high)}"
 
 
-# long: the page top to bottom, one section after another
+LIMITATIONS = (
+    "A black-box attack that finds nothing is not a proof of privacy: a stronger attack, or one "
+    "with access to the generator, may still find members.",
+    "The result holds only for these feature spaces and these attacks.",
+    "The bounds hold the out-of-fold scores fixed although their cross-validation used the true "
+    "labels, and treat patients as independent: their error rates are approximate (the "
+    "audit_calibration target measures them).",
+    "PASS means that no candidate's leak can reach the budget on these patients; it does not "
+    "mean private against every attack.",
+)
+
+
+def _gate_lines(verdict: dict) -> list[str]:
+    """The gate's table: per criterion the best candidate's value and the bounds compared."""
+    share = verdict.get("alpha_group", verdict.get("alpha"))
+    groups = verdict.get("n_groups", 1)
+    lines = [
+        "## The gate",
+        "",
+        f"Units: {verdict.get('members')} members and {verdict.get('holdout')} holdout "
+        f"{verdict.get('unit', 'patients')}; a unit's score is the mean of its slices' scores. "
+        f"Alpha {_cell(verdict.get('alpha'))} is split over the audit's {groups} group(s): "
+        f"{_cell(share)} here. A group fails when the best candidate's lower bound, "
+        "simultaneous over every candidate and criterion, is above the budget; it passes when "
+        "every candidate's upper bound is below it; otherwise it is inconclusive.",
+        "",
+    ]
+    rows = []
+    for c in verdict["criteria"]:
+        if c["budget"] is None:
+            note = "reported, not gated (no budget)"
+        elif not c["estimable"]:
+            note = "not estimable (needs more holdout units), not gated"
+        else:
+            note = "over budget" if c["over"] else "within budget" if c["under"] else "undecided"
+        rows.append(
+            [NAMES[c["name"]], c.get("candidate"), c["value"], c["low"], c["high"],
+             c["budget"], note]
+        )  # fmt: skip
+    header = ["criterion", "best candidate", "value", "highest lower bound"]
+    header += ["highest upper bound", "budget", "judged"]
+    return lines + _table(header, rows)
+
+
 def report_markdown(
     group: str,
     verdict: dict,
@@ -205,55 +242,27 @@ def report_markdown(
     figures: dict[str, str],
     patients_known: bool,
 ) -> str:
-    """The audit's one-page Markdown report: the verdict and its reason first, the statistics
-    (:func:`stats_frame`) beside the control's and the budget, the figures (``figures``: caption
-    -> file name relative to the report), the riskiest patients (top 10 of ``patients_top``),
-    the attack choice (:func:`choose`), the settings, the sha256 of every input folder and the
-    limitations. Without a patients file (``patients_known`` False) a warning near the top says
-    that slices were treated as independent."""
-    budget = verdict.get("budget", {})
-    alpha = budget.get("alpha")
+    """The audit's one-page Markdown report: the verdict and its reason first, the gate's table,
+    the evidence beside it (:func:`stats_frame`, with the control's), the figures
+    (``figures``: caption -> file name relative to the report), the riskiest patients (top 10 of
+    ``patients_top``), every candidate (:func:`ctprints.audit.scores.choose` with its bounds),
+    the settings, the sha256 of every input folder and the limitations. Without a patients file
+    (``patients_known`` False) a warning near the top says that slices were treated as
+    independent."""
+    alpha = verdict.get("alpha")
     independence = (
         "No patients file was given: every slice was treated as an independent patient. Slices "
-        "of one patient are correlated, so the intervals are too narrow and the p-value too "
+        "of one patient are correlated, so the bounds are too narrow and the p-values too "
         "small; give a patients file (image_id,patient) for an honest audit."
     )
     lines = [f"# Membership audit: {group}", ""]
     lines += [f"**Verdict: {verdict['verdict'].upper()}**: {verdict['reason']}", ""]
     if not patients_known:
         lines += [f"> **Warning.** {independence}", ""]
-    for criterion in verdict.get("criteria", []):
-        word = "within budget" if criterion["passed"] else "over budget"
-        if criterion["name"] == "permutation":
-            lines.append(
-                f"- permutation p {_cell(criterion['value'])}: {word} "
-                f"(fails below alpha {_cell(criterion['budget'])})"
-            )
-        else:
-            which = BOUND_WORDS[criterion["compared"]].strip() or "value"
-            over = criterion["compared_value"] > criterion["budget"]
-            if criterion["passed"] and over:
-                word = "over budget, but within chance after the choice of attack"
-            guard = criterion.get("selected_p")
-            lines.append(
-                f"- {MEASURES.get(criterion['name'], criterion['name'])}: {which} "
-                f"{_cell(criterion['compared_value'])}, budget {_cell(criterion['budget'])}"
-                + ("" if guard is None else f", selection-adjusted p {_cell(guard)}")
-                + f": {word}"
-            )
-    lines += ["", "## Statistics", ""]
-    limits = {
-        name: f"<= {_cell(budget[key])}"
-        for name, key in CRITERIA.items()
-        if budget.get(key) is not None
-    }
-    if alpha is not None:
-        limits["permutation_p"] = f">= {_cell(alpha)}"
-        for name in CRITERIA:
-            limits[f"selection_p_{name}"] = f"guards {MEASURES[name]} at {_cell(alpha)}"
-        limits["p_floor"] = f"< {_cell(alpha)}, or no test can fail"
+    lines += _gate_lines(verdict)
     level = f"{100 * (1 - alpha):g}% " if alpha is not None else ""
-    header = ["measure", "value", f"{level}interval", "control", "control interval", "budget"]
+    lines += ["", "## Evidence beside the gate", ""]
+    header = ["measure", "value", f"{level}interval", "control", "control interval"]
     rows = [
         [
             MEASURES.get(row.measure, row.measure),
@@ -261,31 +270,16 @@ def report_markdown(
             _interval(row.low, row.high),
             row.control,
             _interval(row.control_low, row.control_high),
-            limits.get(row.measure, ""),
         ]
         for row in stats_table.itertuples(index=False)
     ]
     lines += _table(header, rows)
     lines += [
         "",
-        "The control splits the members into two halves, both used: an attack that separates "
-        "them measures something other than membership. It has half as many patients a side "
-        "(and splits images, not patients, where there are fewer than 4 members), so it shows "
-        "how noisy these numbers are rather than a calibrated chance level; the "
-        "selection-adjusted p-values are the calibrated test.",
+        "These figures describe the data; only the gate decides. The control splits the members "
+        "into two halves, both used: an attack that separates them measures something other "
+        "than membership.",
     ]
-    floor = stats_table.set_index("measure")["value"].get("p_floor")
-    if floor is not None and not math.isnan(floor):
-        lines += [
-            "",
-            f"With these patients no permutation p-value can be below {_cell(floor)}"
-            + (
-                f", which is not below alpha {_cell(alpha)}: no test could fail this group, "
-                "and its verdict is inconclusive."
-                if alpha is not None and floor >= alpha
-                else "."
-            ),
-        ]
     if figures:
         lines += ["", "## Figures"]
         for caption, name in figures.items():
@@ -293,43 +287,20 @@ def report_markdown(
     lines += ["", "## Riskiest patients", ""]
     top = patients_top.head(10)
     lines += _table(list(top.columns), top.to_numpy(dtype=object).tolist())
-    lines += ["", "## Attack choice", ""]
-    lines += _table(list(choice.columns), choice.to_numpy(dtype=object).tolist())
-    control_best = choice["control_auc"].max() if "control_auc" in choice else math.nan
     lines += [
         "",
-        f"The chosen attack is the best of {len(choice)} by cross-validated AUC, which biases "
-        f"its AUC upward; the best control AUC over the same candidates is "
-        f"{_cell(control_best) or 'not available'}. The verdict judges the AUC and TPR only "
-        "where their permutation p, adjusted for this choice (max-T), is below alpha.",
+        "p_value compares a patient's score with the holdout patients'; p_holm adjusts it over "
+        "every patient (Holm), so a p_holm below alpha singles the patient out.",
         "",
-        "## Settings",
+        "## Candidates",
         "",
     ]
+    lines += _table(list(choice.columns), choice.to_numpy(dtype=object).tolist())
+    lines += ["", "## Settings", ""]
     lines += [f"- {name}: {value}" for name, value in settings.items()]
-    if "budget" not in settings:
-        judged = {k: "not judged" if v is None else v for k, v in budget.items()}
-        lines += [f"- budget: {', '.join(f'{k} {v}' for k, v in judged.items())}"]
     lines += ["", "## Inputs (sha256)", ""]
     lines += _table(["folder", "sha256"], [[folder, digest] for folder, digest in hashes.items()])
-    lines += [
-        "",
-        "## Limitations",
-        "",
-        "- A black-box attack that finds nothing is not a proof of privacy: a stronger attack, "
-        "or one with access to the generator, may still find members.",
-        "- The result holds only for this feature space and these attacks.",
-        "- Choosing the best of several attacks biases its AUC upward; the selection-adjusted "
-        "p-values correct for it, and the distance test is corrected for running in every "
-        "feature space.",
-        "- Any failed criterion fails the group, so without leakage a group fails somewhat more "
-        "often than alpha. The permutation tests hold the out-of-fold scores fixed although "
-        "their cross-validation used the true labels, so their p-values are approximate.",
-        "- The interval's lower end of a two-sided (1 - alpha) interval is a one-sided test at "
-        "alpha / 2: decide_on lower is conservative in that respect.",
-        "- PASS means that these attacks found no leakage beyond chance on these patients; it "
-        "does not mean private.",
-    ]
+    lines += ["", "## Limitations", "", *(f"- {line}" for line in LIMITATIONS)]
     if not patients_known:
         lines.append(f"- {independence}")
     return "\n".join(lines) + "\n"

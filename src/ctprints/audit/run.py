@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ctprints.audit.evidence import patient_table, risk_table, statistics
-from ctprints.audit.gate import check_budget, verdict
+from ctprints.audit.gate import check_budget, gate_table, verdict, wide
 from ctprints.audit.page import (
     folder_hashes,
     plot_evidence,
@@ -22,7 +22,14 @@ from ctprints.audit.page import (
     stats_frame,
     threshold_at_fpr,
 )
-from ctprints.audit.scores import candidate_scores, choose, dev_inputs, selection_p
+from ctprints.audit.scores import (
+    candidate_scores,
+    choose,
+    dev_inputs,
+    selection_p,
+    unit_frame,
+    unit_scores,
+)
 from ctprints.errors import AuditError
 
 if TYPE_CHECKING:
@@ -48,6 +55,8 @@ class Audit:
     synthetic_pixels: np.ndarray
     settings: dict  # what the page lists under "Settings"
     patients_known: bool
+    gate: DataFrame  # :func:`ctprints.audit.gate.gate_table`
+    units: DataFrame  # :func:`ctprints.audit.scores.unit_frame`
 
 
 # long: the audit's steps in order, each a function of its own
@@ -66,13 +75,15 @@ def run_audit(
     attack_settings: dict | None = None,
     n_boot: int = 1000,
     n_permutations: int = 999,
+    n_groups: int = 1,
     **context,
 ) -> Audit:
     """The whole audit of one group from its dev rows (``parts`` of
     :func:`ctprints.membership.group_rows`), its embeddings by embedder and its patients
-    (image_id -> patient, or None: images): candidate scores, the choice, the risk tables, the
-    statistics and the control's, the selection-adjusted p and the verdict (``context`` goes
-    into the verdict, e.g. the dataset). ``budget`` is checked here."""
+    (image_id -> patient, or None: images): candidate scores, the choice, the gate's table and
+    verdict (alpha split over ``n_groups``, the groups of this audit), the risk tables and the
+    evidence beside the gate (``context`` goes into the verdict, e.g. the dataset). ``budget``
+    is checked here."""
     from ctprints.membership import part_features
 
     budget = check_budget(budget)
@@ -86,7 +97,10 @@ def run_audit(
         parts, features_by_embedder, attacks, n_folds, seed, attack_settings, read_pixels, patients
     )
     attack, embedder, choice = choose(candidates, attack, embedder, group)
-    log.info("attack %s in %s (cross-validated AUC %.3f)", attack, embedder, choice.cv_auc.iloc[0])
+    matrix, _, unit_label, by_patient = unit_scores(candidates, choice)
+    gate = gate_table(matrix, unit_label, choice, budget, n_groups)
+    choice = choice.merge(wide(gate), on=["embedder", "attack"], how="left", sort=False)
+    log.info("attack %s in %s (AUC by patient %.3f)", attack, embedder, choice.auc_by_patient[0])
     chosen = candidates[(candidates.attack == attack) & (candidates.embedder == embedder)]
     scored = chosen[chosen.split == "dev"].set_index("image_id").loc[list(dev.image_id)]
     labels, scores = scored.label.astype(int).to_numpy(), scored.score.to_numpy()
@@ -95,16 +109,9 @@ def run_audit(
     synthetic_features = part_features(features_by_embedder[embedder], synthetic)
     real_pixels, synthetic_pixels = read_pixels(list(dev.path)), read_pixels(list(synthetic.path))
     risk = risk_table(
-        dev,
-        labels,
-        scores,
-        dev_patients,
-        real_features,
-        synthetic_features,
-        list(synthetic.image_id),
-        real_pixels,
-        synthetic_pixels,
-    )
+        dev, labels, scores, dev_patients, real_features, synthetic_features,
+        list(synthetic.image_id), real_pixels, synthetic_pixels,
+    )  # fmt: skip
     # The distance test in every candidate feature space, corrected for looking in several:
     # in the chosen attack's space alone it would follow the choice (docs/task1-and-audit.md).
     spaces = {
@@ -117,44 +124,22 @@ def run_audit(
     stats = statistics(
         labels, scores, dev_patients, synthetic_features, real_features, spaces=spaces, **resampling
     )
-    # The member-vs-member control: the used images in two halves, both members (halves of whole
-    # patients where there are enough used patients, else of images, without a patient column).
-    control_rows = chosen[chosen.split == "control"]
-    control = None
-    if len(control_rows):
-        position = {image_id: i for i, image_id in enumerate(dev.image_id)}
-        by_patient = control_rows.patient.notna().all()
-        rows = [position[image_id] for image_id in control_rows.image_id]
-        control = statistics(
-            control_rows.label.astype(int).to_numpy(),
-            control_rows.score.to_numpy(),
-            control_rows.patient.astype(str).to_numpy() if by_patient else None,
-            synthetic_features,
-            real_features[rows],
-            spaces={name: (syn, real[rows]) for name, (syn, real) in spaces.items()},
-            **resampling,
-        )
-        control["best_auc"] = float(choice.control_auc.max())
-    else:
-        log.warning("too few used images for the member-vs-member control; reported without it")
-    adjusted = selection_p(candidates, choice, n_permutations, seed)
-    stats |= {f"selection_p_{name}": value for name, value in adjusted.items()}
+    stats["selection_p"] = selection_p(matrix, unit_label, n_permutations, seed)
+    control = _control(chosen, dev, choice, real_features, synthetic_features, spaces, resampling)
+    unit = "patients" if by_patient else "images"
+    members, holdout = int(unit_label.sum()), int((unit_label == 0).sum())
     decision = verdict(
-        stats,
-        budget,
-        control,
-        selected_p=adjusted,
-        group=group,
-        attack=attack,
-        embedder=embedder,
-        patients_known=patients is not None,
+        gate, budget, members, holdout, n_groups, group=group, attack=attack, embedder=embedder,
+        unit=unit, patients_known=patients is not None, selection_p=stats["selection_p"],
         **context,
-    )
+    )  # fmt: skip
     log.info("%s", decision["reason"])
     settings = {
         **context,
-        "attack": attack,
-        "feature space": embedder,
+        "attack shown": attack,
+        "feature space shown": embedder,
+        "candidates": len(choice),
+        "groups in this audit (alpha is split over them)": n_groups,
         "folds": n_folds,
         "seed": seed,
         "bootstrap resamples": n_boot,
@@ -165,20 +150,34 @@ def run_audit(
         ),
     }
     return Audit(
-        group,
-        dev,
-        synthetic,
-        choice,
-        risk,
-        patient_table(risk),
-        stats,
-        control,
-        decision,
-        real_pixels,
-        synthetic_pixels,
-        settings,
-        patients is not None,
+        group, dev, synthetic, choice, risk, patient_table(risk), stats, control, decision,
+        real_pixels, synthetic_pixels, settings, patients is not None, gate,
+        unit_frame(candidates),
+    )  # fmt: skip
+
+
+def _control(chosen, dev, choice, real_features, synthetic_features, spaces, resampling):
+    """The member-vs-member control's statistics: the used images in two halves, both members
+    (halves of whole patients where there are enough used patients, else of images, without a
+    patient column); None, with a warning, where there are too few used images."""
+    control_rows = chosen[chosen.split == "control"]
+    if not len(control_rows):
+        log.warning("too few used images for the member-vs-member control; reported without it")
+        return None
+    position = {image_id: i for i, image_id in enumerate(dev.image_id)}
+    by_patient = control_rows.patient.notna().all()
+    rows = [position[image_id] for image_id in control_rows.image_id]
+    control = statistics(
+        control_rows.label.astype(int).to_numpy(),
+        control_rows.score.to_numpy(),
+        control_rows.patient.astype(str).to_numpy() if by_patient else None,
+        synthetic_features,
+        real_features[rows],
+        spaces={name: (syn, real[rows]) for name, (syn, real) in spaces.items()},
+        **resampling,
     )
+    control["best_auc"] = float(choice.control_auc.max())
+    return control
 
 
 def write_audit(
@@ -193,6 +192,7 @@ def write_audit(
     import pandas as pd
 
     result.choice.to_csv(outputs["attacks"], sep="\t", index=False, float_format="%.4f")
+    result.units.to_csv(outputs["units"], sep="\t", index=False, float_format="%.6g")
     result.risk.to_csv(outputs["risk"], index=False, float_format="%.6g")
     result.patients.to_csv(outputs["patients"], index=False, float_format="%.6g")
     table = stats_frame(result.stats, result.control)

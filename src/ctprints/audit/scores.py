@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ctprints.attacks import MembershipError
+from ctprints.audit.gate import leak_auc
 from ctprints.errors import AuditError
 from ctprints.inference import labellings, max_t_p, unit_index
 from ctprints.metrics import auc
@@ -130,21 +131,64 @@ def candidate_scores(
     return pd.concat(frames, ignore_index=True)
 
 
+def _unit_mean(frame: DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Dev rows of one candidate -> (unit names, unit labels, the mean score of each unit's
+    slices, whether the units are patients: else images, where patients are unknown)."""
+    rows = frame.sort_values("image_id", kind="stable")
+    by_patient = "patient" in rows and bool(rows["patient"].notna().all())
+    owners = (rows["patient"] if by_patient else rows["image_id"]).astype(str).to_numpy()
+    index, n_units, unit_label = unit_index(rows["label"].to_numpy(dtype=int), owners, AuditError)
+    scores = rows["score"].to_numpy(dtype=np.float64)
+    means = np.bincount(index, weights=scores, minlength=n_units) / np.bincount(index)
+    return np.unique(owners), unit_label, means, by_patient
+
+
+def unit_scores(
+    candidates: DataFrame, choice: DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The patient-level attack of every candidate of the ``choice`` table, in its order: (K, U)
+    scores (a unit's score is the mean of its dev slices' out-of-fold scores), each unit's name
+    and 0/1 label, and whether the units are patients (else images)."""
+    dev = candidates[candidates["split"] == "dev"]
+    matrix = []
+    for embedder, attack in zip(choice["embedder"], choice["attack"], strict=True):
+        frame = dev[(dev["embedder"] == embedder) & (dev["attack"] == attack)]
+        names, unit_label, means, by_patient = _unit_mean(frame)
+        matrix.append(means)
+    return np.array(matrix), names, unit_label, by_patient
+
+
+def unit_frame(candidates: DataFrame) -> DataFrame:
+    """Every candidate's patient-level scores on the dev split and on the control (units.tsv):
+    embedder, attack, split, unit (the patient, or the image where the split names none),
+    label, score (the mean of the unit's slices' out-of-fold scores), slices."""
+    frame = candidates.assign(
+        unit=candidates["patient"].where(candidates["patient"].notna(), candidates["image_id"])
+    )
+    keys = ["embedder", "attack", "split", "unit"]
+    return (
+        frame.groupby(keys, sort=False)
+        .agg(label=("label", "first"), score=("score", "mean"), slices=("score", "size"))
+        .reset_index()
+    )
+
+
 def choose(
     candidates: DataFrame, attack: str | None, embedder: str | None, group: str
 ) -> tuple[str, str, DataFrame]:
-    """The attack and feature space to audit with: the best cross-validated dev AUC.
+    """The attack and feature space the page shows evidence for: the best AUC by patient (a
+    patient's score is the mean over its slices; images where patients are unknown; in the
+    better of the score's two directions, :func:`ctprints.audit.gate.leak_auc`), ties to the
+    best cross-validated AUC by image, then to the first in candidate order.
 
     ``attack`` and ``embedder`` (None: free) restrict the choice; one that was not scored raises
     :class:`AuditError` naming ``audit.attack`` or ``audit.embedder``. Returns (attack, embedder,
     table) where the table holds the candidates allowed by the restriction, one row per
-    (embedder, attack): cv_auc (dev), control_auc (member-vs-member control, NaN without one)
-    and chosen, sorted by cv_auc, highest first; ties go to the first in candidate order.
+    (embedder, attack): auc_by_patient, cv_auc (by image, dev), control_auc (by image,
+    member-vs-member control, NaN without one) and chosen, best first.
 
-    Choosing the best of N candidates biases its AUC upward (a winner's curse): with no leak at
-    all the best of N chance-level AUCs is above 0.5. That is why the report gives the control's
-    best AUC over the same candidates (``control_best_auc``, the table's highest control_auc):
-    the chosen dev AUC means something only where it clearly exceeds that.
+    The best of N candidates has an AUC biased upward (a winner's curse); the gate's bounds are
+    simultaneous over every candidate, so the verdict does not depend on this choice.
     """
     import pandas as pd
 
@@ -162,86 +206,47 @@ def choose(
         allowed = allowed[allowed["embedder"] == embedder]
     rows = []
     for (name, method), frame in allowed.groupby(["embedder", "attack"], sort=False):
-        dev_scores = frame.loc[frame["split"] == "dev", "score"].to_numpy(dtype=np.float64)
-        if not np.isfinite(dev_scores).all():
+        dev = frame[frame["split"] == "dev"]
+        if not np.isfinite(dev["score"].to_numpy(dtype=np.float64)).all():
             log.warning("%s in %s: non-finite scores; left out of the choice", method, name)
             continue
-        value = {}
-        for split in ("dev", "control"):
-            part = frame[frame["split"] == split]
-            value[split] = float(auc(part["label"], part["score"])[0]) if len(part) else math.nan
+        _, unit_label, means, _ = _unit_mean(dev)
+        control = frame[frame["split"] == "control"]
         rows.append(
             {
                 "embedder": name,
                 "attack": method,
-                "cv_auc": value["dev"],
-                "control_auc": value["control"],
+                "auc_by_patient": leak_auc(unit_label, means),
+                "cv_auc": float(auc(dev["label"], dev["score"])[0]),
+                "control_auc": float(auc(control["label"], control["score"])[0])
+                if len(control)
+                else math.nan,
             }
         )
     if not rows:
         raise AuditError(f"task1 group {group}: no candidate attack gave finite scores")
-    table = pd.DataFrame(rows).sort_values("cv_auc", ascending=False, kind="stable")
+    table = pd.DataFrame(rows).sort_values(
+        ["auc_by_patient", "cv_auc"], ascending=False, kind="stable"
+    )
     table = table.reset_index(drop=True)
     table["chosen"] = table.index == 0
     return str(table["attack"].iloc[0]), str(table["embedder"].iloc[0]), table
 
 
-def _tpr_rows(labels: np.ndarray, scores: np.ndarray, fpr_limit: float) -> np.ndarray:
-    """:func:`ctprints.metrics.tpr_at_fpr` of each row of (B, N) 0/1 labels, one score vector."""
-    labels = labels.astype(bool)
-    negatives = np.sort(np.where(labels, -np.inf, scores), axis=1)[:, ::-1]
-    n_negative = (~labels).sum(axis=1)
-    allowed = np.floor(fpr_limit * n_negative + 1e-9).astype(int)
-    rows = np.arange(len(labels))
-    threshold = negatives[rows, np.minimum(allowed, labels.shape[1] - 1)]
-    found = ((scores[None, :] > threshold[:, None]) & labels).sum(axis=1)
-    tpr = found / np.maximum(labels.sum(axis=1), 1)
-    return np.where(allowed >= n_negative, 1.0, tpr)
-
-
-SELECTED = {  # statistic -> its function of (B, N) labels and one score vector
-    "auc": lambda labels, scores: auc(labels, np.broadcast_to(scores, labels.shape)),
-    "tpr_at_1pct_fpr": lambda labels, scores: _tpr_rows(labels, scores, 0.01),
-    "tpr_at_0_1pct_fpr": lambda labels, scores: _tpr_rows(labels, scores, 0.001),
-}
-
-
 def selection_p(
-    candidates: DataFrame, choice: DataFrame, n_permutations: int = 999, seed: int = 0
-) -> dict[str, float]:
-    """Permutation p-values of the chosen attack's AUC and TPR at 1% and 0.1% FPR, each adjusted
-    for picking the best of the ``choice`` table's candidates (Westfall and Young's max-T).
-
-    Each permutation relabels whole patients (images where patients are unknown); for each
-    statistic it takes the highest value over every candidate's fixed out-of-fold scores, and p
-    is the share of permutations whose maximum reaches the chosen attack's value:
-    (1 + count) / (1 + permutations), or count / labellings where every labelling is enumerated
-    (:func:`ctprints.inference.labellings`). Each criterion of the verdict is guarded by its own
-    statistic, so that a few patients found with certainty (a high TPR at low FPR beside an AUC
-    near 0.5) are not hidden behind the AUC. With one candidate these are plain permutation
-    tests. The scores are held fixed although their cross-validation used the true labels
-    (folds, the not-used reference of some attacks), so the p-values are approximate. Few
-    patients bound them from below: :func:`ctprints.inference.p_floor`.
+    matrix: np.ndarray, unit_label: np.ndarray, n_permutations: int = 999, seed: int = 0
+) -> float:
+    """The permutation p-value of the best candidate's AUC by patient, adjusted for picking the
+    best of the (K, U) ``matrix``'s candidates (:func:`unit_scores`; Westfall and Young's
+    max-T): the share of labellings of whole units whose best AUC over every candidate reaches
+    the observed best, exact where every labelling is enumerated
+    (:func:`ctprints.inference.labellings`). It tests "no leak at all" (AUC 0.5), not the
+    budget, so it is evidence beside the gate rather than part of it. The scores are held fixed
+    although their cross-validation used the true labels, so the p-value is approximate.
     """
-    dev = candidates[candidates["split"] == "dev"]
-    matrix = []
-    labels = units = unit_member = None
-    for name, method in zip(choice["embedder"], choice["attack"], strict=True):
-        rows = dev[(dev["embedder"] == name) & (dev["attack"] == method)]
-        rows = rows.sort_values("image_id", kind="stable")
-        if labels is None:
-            labels = rows["label"].to_numpy(dtype=int)
-            known = rows["patient"].notna().all()
-            units, _, unit_member = unit_index(
-                labels, rows["patient"] if known else None, AuditError
-            )
-        matrix.append(rows["score"].to_numpy(dtype=np.float64))
-    labelled, exact = labellings(unit_member, n_permutations, np.random.default_rng(seed))
-    permuted = labelled[:, units]
-    chosen = matrix[0]  # the choice table is sorted: its first row is the chosen attack
-    out = {}
-    for name, statistic in SELECTED.items():
-        observed = float(statistic(labels[None, :], chosen)[0])
-        by_candidate = np.array([statistic(permuted, scores) for scores in matrix])
-        out[name] = max_t_p(observed, by_candidate, exact)
-    return out
+    labelled, exact = labellings(unit_label, n_permutations, np.random.default_rng(seed))
+    observed = float(np.max(auc(np.broadcast_to(unit_label, matrix.shape), matrix)))
+    by_candidate = np.array(
+        [auc(labelled, np.broadcast_to(scores, labelled.shape)) for scores in matrix]
+    )
+    return max_t_p(observed, by_candidate, exact)

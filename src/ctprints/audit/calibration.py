@@ -1,0 +1,213 @@
+"""How often the gate passes, fails or is inconclusive, by simulation at the user's own counts.
+
+Each simulated group draws its member and holdout patients from the member-vs-member control of
+a real audit (both halves members, so no leak by construction): a unit's scores over every
+candidate are resampled together, which keeps the candidates' correlation. A leak of a given
+size shifts the members' scores of one candidate (the best by patient on the control's spread)
+so that its AUC between members and holdout is that size: the first candidate, the audit's best
+by patient. The gate then judges the simulated
+group as it judges a real one (:func:`ctprints.audit.gate.gate_table`, :func:`verdict`).
+
+- :func:`leak_shift`: the shift that gives one candidate's scores a chosen AUC.
+- :func:`rates`: pass, fail and inconclusive rates of simulated groups, with Monte-Carlo errors.
+- :func:`patients_to_pass`: the patients per side at which a leak-free group passes 80% of the
+  time.
+- :func:`calibrate`: the table of one group (rule audit_calibration).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ctprints.audit.gate import gate_table, verdict
+from ctprints.errors import AuditError
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
+
+LEAKS = (0.5, None, 0.7, 0.8, 0.9)  # None: at the budget
+SIZES = ((8, 8), (24, 24), (60, 60))  # members, holdout; the group's own counts are added
+
+
+def _pairwise_auc(members: np.ndarray, holdout: np.ndarray) -> float:
+    """P(member > holdout) + P(tie) / 2 over every pair, by sorting."""
+    holdout = np.sort(holdout)
+    below = np.searchsorted(holdout, members, side="left")
+    ties = np.searchsorted(holdout, members, side="right") - below
+    return float((below + ties / 2).sum() / (len(members) * len(holdout)))
+
+
+def leak_shift(pool: np.ndarray, target_auc: float) -> float:
+    """The shift d with which pool + d against pool has an AUC of ``target_auc`` (bisection;
+    0 for 0.5)."""
+    pool = np.asarray(pool, dtype=np.float64)
+    if target_auc <= 0.5:
+        return 0.0
+    spread = float(np.ptp(pool)) or 1.0
+    low, high = 0.0, spread
+    while _pairwise_auc(pool + high, pool) < target_auc and high < 1e6 * spread:
+        high *= 2
+    for _ in range(50):
+        middle = (low + high) / 2
+        low, high = (
+            (middle, high) if _pairwise_auc(pool + middle, pool) < target_auc else (low, middle)
+        )
+    return high
+
+
+def rates(
+    pool: np.ndarray,
+    members: int,
+    holdout: int,
+    true_auc: float,
+    budget: dict,
+    sims: int,
+    n_groups: int = 1,
+    seed: int = 0,
+    leaky: int = 0,
+) -> dict:
+    """Pass, fail and inconclusive rates of ``sims`` simulated groups of ``members`` and
+    ``holdout`` units drawn with replacement from ``pool`` ((K, C) unit scores of the control),
+    the members of candidate ``leaky`` shifted to ``true_auc``; each rate with its Monte-Carlo
+    standard error (``<outcome>_se``)."""
+    rng = np.random.default_rng(seed)
+    pool = np.asarray(pool, dtype=np.float64)
+    shift = leak_shift(pool[leaky], true_auc)
+    labels = np.r_[np.ones(members, int), np.zeros(holdout, int)]
+    choice = _choice(len(pool))
+    counts = dict.fromkeys(("pass", "fail", "inconclusive"), 0)
+    for _ in range(sims):
+        matrix = pool[:, rng.integers(0, pool.shape[1], members + holdout)].copy()
+        matrix[leaky, :members] += shift
+        table = gate_table(matrix, labels, choice, budget, n_groups)
+        counts[verdict(table, budget, members, holdout, n_groups, hint=False)["verdict"]] += 1
+    out: dict = {}
+    for outcome, count in counts.items():
+        share = count / sims
+        out[outcome] = share
+        out[f"{outcome}_se"] = math.sqrt(share * (1 - share) / sims)
+    return out
+
+
+def _choice(k: int):
+    import pandas as pd
+
+    return pd.DataFrame({"embedder": ["candidate"] * k, "attack": [str(i) for i in range(k)]})
+
+
+def patients_to_pass(
+    pool: np.ndarray, budget: dict, sims: int, n_groups: int = 1, seed: int = 0, top: int = 3200
+) -> int | None:
+    """The smallest patients per side, doubling from 25, at which a leak-free group passes at
+    least 80% of ``sims`` simulations; None where even ``top`` per side does not."""
+    size = 25
+    while size <= top:
+        if rates(pool, size, size, 0.5, budget, sims, n_groups, seed)["pass"] >= 0.8:
+            return size
+        size *= 2
+    return None
+
+
+def calibrate(
+    pool: np.ndarray,
+    members: int,
+    holdout: int,
+    budget: dict,
+    sims: int,
+    n_groups: int = 1,
+    seed: int = 0,
+) -> DataFrame:
+    """One row per size (:data:`SIZES` and the group's own ``members`` + ``holdout``) and leak
+    (:data:`LEAKS`, None meaning the budget's max_auc): members, holdout, leak_auc, sims, the
+    rates and their standard errors. The leak goes into the first candidate of ``pool``."""
+    import pandas as pd
+
+    rows = []
+    for m, n in dict.fromkeys([*SIZES, (members, holdout)]):
+        for leak in LEAKS:
+            value = budget["max_auc"] if leak is None else leak
+            found = rates(pool, m, n, value, budget, sims, n_groups, seed)
+            rows.append({"members": m, "holdout": n, "leak_auc": value, "sims": sims, **found})
+    return pd.DataFrame(rows)
+
+
+def pool_of(units: DataFrame, group: str) -> np.ndarray:
+    """The (K, C) control unit scores of an audit's units.tsv
+    (:func:`ctprints.audit.scores.unit_frame`), the candidates ordered by their dev AUC by
+    patient, best first. Raises :class:`AuditError` naming the group without a control."""
+    from ctprints.audit.gate import leak_auc
+
+    control = units[units["split"] == "control"]
+    if control.empty:
+        raise AuditError(
+            f"task1 group {group}: no member-vs-member control to resample (it needs at least 4 "
+            "used images)"
+        )
+    dev = units[units["split"] == "dev"]
+    best = {
+        key: leak_auc(frame["label"].to_numpy(int), frame["score"].to_numpy(float))
+        for key, frame in dev.groupby(["embedder", "attack"], sort=False)
+    }
+    table = control.pivot_table(index=["embedder", "attack"], columns="unit", values="score")
+    order = sorted(table.index, key=lambda key: -best.get(key, 0.5))
+    return table.loc[order].to_numpy(dtype=np.float64)
+
+
+def to_pass_table(
+    pool: np.ndarray, budget: dict, sims: int, n_groups: int = 1, seed: int = 0
+) -> DataFrame:
+    """What a pass costs: the patients per side at which a leak-free group passes 80% of the
+    time (:func:`patients_to_pass`; empty where over 3,200), as configured, at looser AUC
+    budgets and with one candidate only: setting, candidates, max_auc, patients_per_side."""
+    import pandas as pd
+
+    settings = [("as configured", pool, budget["max_auc"])]
+    settings += [
+        (f"max_auc {limit:g}", pool, limit)
+        for limit in (0.65, 0.7, 0.75)
+        if limit > budget["max_auc"]
+    ]
+    settings.append(("one candidate (the best)", pool[:1], budget["max_auc"]))
+    rows = []
+    for name, candidates, limit in settings:
+        needed = patients_to_pass(candidates, {**budget, "max_auc": limit}, sims, n_groups, seed)
+        rows.append(
+            {
+                "setting": name,
+                "candidates": len(candidates),
+                "max_auc": limit,
+                "patients_per_side": needed,
+            }
+        )
+    return pd.DataFrame(rows).astype({"patients_per_side": "Int64"})
+
+
+def plot_rates(rates: DataFrame, alpha: float, path) -> None:
+    """Pass and fail rates against the leak's AUC, one panel per size, with ``alpha``."""
+    from pathlib import Path
+
+    from ctprints.audit.page import pyplot
+
+    plt = pyplot()
+    sizes = list(dict.fromkeys(zip(rates["members"], rates["holdout"], strict=True)))
+    figure, axes = plt.subplots(1, len(sizes), figsize=(3.2 * len(sizes), 3.2), squeeze=False)
+    for axis, (m, n) in zip(axes[0], sizes, strict=True):
+        part = rates[(rates["members"] == m) & (rates["holdout"] == n)].sort_values("leak_auc")
+        for outcome, colour in (("fail", "C3"), ("pass", "C2"), ("inconclusive", "C7")):
+            axis.errorbar(
+                part["leak_auc"], part[outcome], yerr=part[f"{outcome}_se"], color=colour,
+                marker="o", ms=3, label=outcome,
+            )  # fmt: skip
+        axis.axhline(alpha, color="black", lw=0.8, ls="--")
+        axis.set_title(f"{m} + {n} patients", fontsize=9)
+        axis.set_xlabel("true AUC by patient of one candidate")
+        axis.set_ylim(-0.02, 1.02)
+    axes[0, 0].set_ylabel("share of simulated groups")
+    axes[0, -1].legend(fontsize=7, frameon=False)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
