@@ -12,6 +12,7 @@ rule audit_group:
         risk=audit_output("risk"),
         patients=audit_output("patients"),
         attacks=audit_output("attacks"),
+        units=audit_output("units"),
         statistics=audit_output("statistics"),
         verdict=audit_output("verdict"),
         evidence=audit_output("evidence", item="evidence: riskiest images"),
