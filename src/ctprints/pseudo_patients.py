@@ -3,8 +3,10 @@ not given (the 2023 test images, an audit without a patients file).
 
 Adjacent slices of one scan are near-copies, far closer to each other than to any slice of
 another patient. :func:`pseudo_patients` clusters the slices hierarchically (average linkage on
-block-averaged pixels, standardised) and cuts the tree at its widest gap in merge distance, so
-that the number of clusters is estimated from the images, never given. The clusters are the
+block-averaged pixels, the ``pixels`` embedding) and cuts the tree at its widest gap in merge
+distance, so that the number of clusters is estimated from the images, never given. On the
+demo's phantom scans it recovers the patients with an adjusted Rand index of 0.96 to 1.0
+(tests/test_pseudo_patients.py). The clusters are the
 resampling unit of :mod:`ctprints.inference` where patients are unknown, and every table that
 uses them says so.
 """
@@ -15,8 +17,9 @@ import numpy as np
 
 
 def pseudo_patients(features: np.ndarray, min_size: int = 2) -> np.ndarray:
-    """A pseudo-patient number (0..P-1) per row of ``features`` (N, D): the clusters of average
-    linkage on standardised features, cut at the largest ratio between consecutive merge
+    """A pseudo-patient number (0..P-1) per row of ``features`` (N, D; block-averaged pixels,
+    :func:`ctprints.embed.pixel_features`, unstandardised, so that every pixel weighs alike):
+    the clusters of average linkage, cut at the largest ratio between consecutive merge
     distances among the cuts that leave clusters of ``min_size`` slices on average or more (a
     scan has several slices). Fewer than 3 rows are each their own pseudo-patient."""
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -25,10 +28,7 @@ def pseudo_patients(features: np.ndarray, min_size: int = 2) -> np.ndarray:
     n = len(features)
     if n < 3:
         return np.arange(n)
-    spread = features.std(axis=0)
-    spread[spread == 0] = 1.0
-    standard = (features - features.mean(axis=0)) / spread
-    tree = linkage(standard, method="average")
+    tree = linkage(features, method="average")
     heights = np.maximum(tree[:, 2], 1e-12)
     # cutting between merges i and i + 1 leaves n - (i + 1) clusters
     clusters = n - (np.arange(n - 2) + 1)
