@@ -39,7 +39,9 @@ rule audit_group:
         n_boot=lookup(dpath="audit/n_boot", within=config),
         n_permutations=lookup(dpath="audit/n_permutations", within=config),
         budget=lookup(dpath="audit/budget", within=config),
-        n_groups=lambda wildcards: max(len(PLAN.audit_groups.get(wildcards.dataset, ())), 1),
+        n_groups=lambda wildcards: max(
+            len(PLAN.audit_groups.get(wildcards.dataset, ())), 1
+        ),
         patients=task1_patients_path,
         seed=dataset_seed,
     script:
@@ -74,7 +76,11 @@ rule audit_calibration_group:
             fill(PATHS.calibration, name=CALIBRATION_FILES["figure"]),
             caption="../report/audit_calibration.rst",
             category="Audit",
-            labels={"dataset": "{dataset}", "group": "{group}", "item": "gate calibration"},
+            labels={
+                "dataset": "{dataset}",
+                "group": "{group}",
+                "item": "gate calibration",
+            },
         ),
     log:
         "logs/audit_calibration_group/{dataset}_{group}.log",

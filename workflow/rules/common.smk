@@ -10,7 +10,14 @@ from ctprints.attribution import METHOD_INPUT
 from ctprints.config import ConfigError, per_attempt
 from ctprints.checks import build_plan
 from ctprints.datasets import folder_fingerprint
-from ctprints.paths import AUDIT_FILES, CALIBRATION_FILES, PATHS, fill, input_key, one_of
+from ctprints.paths import (
+    AUDIT_FILES,
+    CALIBRATION_FILES,
+    PATHS,
+    fill,
+    input_key,
+    one_of,
+)
 
 # A wrong folder or setting stops the run here, before any job starts.
 try:
