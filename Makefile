@@ -53,7 +53,8 @@ docs: $(VENV)/.installed
 	$(BIN)/python -m ctprints.doctables $(DOCS)
 
 ## The docs' demo example (docs/demo/, the demo figures, the per-rule times), copied from a
-## finished `make demo` in this checkout, then `make docs`. DEMO_WALL: the run's wall seconds;
+## finished `make demo` in this checkout after running its audit_calibration target (group 2's
+## rates, 8 + 8 patients), then `make docs`. DEMO_WALL: the run's wall seconds;
 ## DEMO_MACHINE: the machine in words; the date is today's.
 DEMO := results/demo
 demo-docs: $(VENV)/.installed
@@ -68,6 +69,10 @@ demo-docs: $(VENV)/.installed
 	  > docs/demo/audit.json
 	$(BIN)/python benchmarks/demo_time.py . --wall $(DEMO_WALL) --date $$(date +%F) \
 	  --machine "$(DEMO_MACHINE)" > docs/demo/rule_times.tsv
+	$(BIN)/snakemake --cores $(CORES) audit_calibration  # after the times: not part of make demo
+	cp $(DEMO)/audit/group2/calibration/rates.tsv docs/demo/calibration_rates.tsv
+	cp $(DEMO)/audit/group2/calibration/to_pass.tsv docs/demo/calibration_to_pass.tsv
+	cp $(DEMO)/audit/group2/calibration/rates.png docs/audit_calibration_group2.png
 	cp $(DEMO)/contact_sheet.png docs/demo_contact_sheet.png
 	cp $(DEMO)/task2/plots/tsne_panel.png docs/task2_tsne_panel.png
 	cp $(DEMO)/evaluation/confusion/task2_openset_spectrum.png docs/task2_confusion_openset_spectrum.png

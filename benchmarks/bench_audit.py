@@ -123,10 +123,10 @@ def phase(name: str, data: Path, out: Path) -> dict:
     row = {"phase": name, "seconds": seconds, "peak_mib": peak}
     if name == "audit":
         stats = result.stats
+        auc = next(c for c in result.verdict["criteria"] if c["name"] == "auc")
         row["verdict"] = (
-            f"{result.verdict['attack']}: AUC {stats['auc']:.3f}, DCR share "
-            f"{stats['dcr_share']:.3f} (expected {stats['dcr_expected']:.3f}), "
-            f"{result.verdict['verdict']}"
+            f"{auc['candidate']}: AUC by patient {auc['value']:.3f}, by image "
+            f"{stats['auc_by_image']:.3f}, {result.verdict['verdict']}"
         )
     return row
 

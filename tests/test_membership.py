@@ -8,6 +8,7 @@ import pytest
 from conftest import memorised_population
 
 from ctprints.attacks import MembershipError, Reference, make_attack
+from ctprints.evaluation import evaluation_table
 from ctprints.labelling import (
     choose_threshold,
     constant_defect,
@@ -20,7 +21,6 @@ from ctprints.membership import (
     Labelled,
     cross_fitted_scores,
     cross_validated_scores,
-    evaluation_table,
     final_scores,
     folds,
     read_patients,

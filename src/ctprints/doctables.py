@@ -264,6 +264,35 @@ def demo_audit(source: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def audit_calibration(source: Path) -> str:
+    """The gate's rates on simulated groups (calibration/rates.tsv of one demo group)."""
+    table = pd.read_csv(source, sep="\t")
+    lines = [
+        "| members + holdout | true AUC | pass | fail | inconclusive | simulations |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table.to_dict("records"):
+        lines.append(
+            f"| {r['members']} + {r['holdout']} | {r['leak_auc']:.2f} | "
+            f"{r['pass']:.3f} ± {r['pass_se']:.3f} | {r['fail']:.3f} ± {r['fail_se']:.3f} | "
+            f"{r['inconclusive']:.3f} | {r['sims']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def audit_to_pass(source: Path) -> str:
+    """What a pass costs (calibration/to_pass.tsv of one demo group)."""
+    table = pd.read_csv(source, sep="\t")
+    lines = [
+        "| setting | candidates | max_auc | patients per side for 80% passes |",
+        "|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        needed = "over 3,200" if pd.isna(r.patients_per_side) else f"{int(r.patients_per_side):,}"
+        lines.append(f"| {r.setting} | {r.candidates} | {r.max_auc:g} | {needed} |")
+    return "\n".join(lines) + "\n"
+
+
 def _demo_run(table: pd.DataFrame) -> str:
     run = table[table["rule"] == "make demo"].iloc[0]
     seconds = float(run["wall_s"])
@@ -305,6 +334,8 @@ TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "demo_task2": ("docs/demo/task2.tsv", demo_task2),
     "demo_task1": ("docs/demo/task1.tsv", demo_task1),
     "demo_audit": ("docs/demo/audit.json", demo_audit),
+    "audit_calibration": ("docs/demo/calibration_rates.tsv", audit_calibration),
+    "audit_to_pass": ("docs/demo/calibration_to_pass.tsv", audit_to_pass),
     "demo_times": ("docs/demo/rule_times.tsv", demo_times),
     "demo_run": ("docs/demo/rule_times.tsv", demo_run),
 }

@@ -10,8 +10,9 @@
   attack that separates them measures something other than membership).
 - Hard labels from those scores, and the choice of the submitted run, are in
   :mod:`ctprints.labelling`.
-- :func:`evaluation_table`: every group's scores and run files against the ground truth, with the
-  metrics of :func:`ctprints.metrics.membership_metrics`.
+- :func:`ctprints.evaluation.evaluation_table` scores them and the run files against the ground
+  truth, resampling the units :func:`group_scores` records (patients, or pseudo-patients of the
+  test images where the patients file does not list them).
 
 The paper's AutoGluon approach is :mod:`ctprints.paper`.
 """
@@ -19,14 +20,12 @@ The paper's AutoGluon approach is :mod:`ctprints.paper`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ctprints.attacks import STACKED, MembershipError, Reference, make_attack
-from ctprints.metrics import hindsight_f1, membership_metrics
-from ctprints.submission import read_run
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +337,11 @@ def group_scores(
     uint8 images and is needed only by ssim_max. ``patients`` (image_id -> patient of the dev
     images) keeps each patient's slices in one fold; without it folds are by image. Returns a
     DataFrame with key, image_id, split (dev, test, control), label (1 used, 0 not used, empty
-    for test), grouping, patient, fold (of dev and control rows) and one column per attack.
+    for test), grouping, patient, unit and unit_kind (the resampling unit of the evaluation's
+    intervals and tests: the patient; for test images the patients file does not list, a
+    pseudo-patient of :func:`ctprints.pseudo_patients.pseudo_patients`, inferred from their
+    pixels whenever ``read_pixels`` is given; else the image), fold (of dev and control rows)
+    and one column per attack.
     The control splits the used images at random into two halves labelled 1 and 0: both were
     used, so an attack that scores above chance there measures something other than membership.
     """
@@ -380,16 +383,33 @@ def group_scores(
         # patient of each dev or control row where folds used it, for the cluster bootstrap.
         folded = control if split == "control" else labelled
         frame["grouping"] = "image" if folded.patient_ids is None else "patient"
-        if split == "test":  # where the patients file lists the test images (or pseudo-patients)
+        if split == "test":  # where the patients file lists the test images
             known = patients is not None and all(i in patients for i in rows["image_id"])
             frame["patient"] = [patients[i] for i in rows["image_id"]] if known else None
         else:
             frame["patient"] = folded.patient_ids
+        frame["unit"], frame["unit_kind"] = _units(frame, rows, read_pixels)
         frame["fold"] = pd.array([None] * len(rows) if fold is None else fold, dtype="Int64")
         for name in names:
             frame[name] = scores[name]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _units(frame, rows, read_pixels) -> tuple[list, str]:
+    """The resampling unit of each row of a group_scores frame and its kind: the patient where
+    every row has one, pseudo-patients of the images where ``read_pixels`` can show them
+    (test rows), else the image."""
+    from ctprints.embed import pixel_features
+    from ctprints.pseudo_patients import pseudo_patients
+
+    if frame["patient"].notna().all() and len(frame):
+        return list(frame["patient"].astype(str)), "patient"
+    if read_pixels is not None and (frame["split"] == "test").all() and len(frame) > 2:
+        labels = pseudo_patients(pixel_features(read_pixels(list(rows["path"]))))
+        log.info("%d test images in %d pseudo-patients", len(frame), len(set(labels)))
+        return [f"pseudo_{label}" for label in labels], "pseudo-patient"
+    return list(frame["image_id"].astype(str)), "image"
 
 
 def read_patients(path: str, parts: dict) -> dict[str, str]:
@@ -434,143 +454,3 @@ def read_patients(path: str, parts: dict) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- evaluation
-
-
-def _patients_of(frame) -> np.ndarray | None:
-    """Patients for a cluster bootstrap, where the rows were cross-validated by patient."""
-    if frame.grouping.iloc[0] == "patient" and frame.patient.notna().all():
-        return frame.patient.astype(str).to_numpy()
-    return None
-
-
-def _attack_rows(group, embedder, scores_path, truth_path, runs, settings) -> list[dict]:
-    """The rows of one score file (:func:`group_scores`): every attack on cv_dev, control and
-    test; ``runs`` maps each attack, in order, to its run file (the test images' hard labels)."""
-    import pandas as pd
-
-    scores = pd.read_csv(scores_path, dtype={"image_id": str})
-    dev = scores[scores.split == "dev"]
-    control = scores[scores.split == "control"]
-    test = scores[scores.split == "test"]
-    truth = read_run(truth_path, task=1, expected_ids=test.image_id)
-    test_labels = [int(truth[i]) for i in test.image_id]
-    rows = []
-    for attack, run_path in runs.items():
-        predicted = read_run(run_path, task=1, expected_ids=test.image_id)
-        common = {"group": group, "attack": attack, "features": embedder}
-        for split, frame, labels, hard in (
-            ("cv_dev", dev, dev.label.astype(int), None),
-            ("control", control, control.label.astype(int), None),
-            ("test", test, test_labels, [int(predicted[i]) for i in test.image_id]),
-        ):
-            if frame.empty:  # AutoGluon's score files have no control
-                continue
-            patient_ids = _patients_of(frame)
-            result = membership_metrics(
-                labels, frame[attack], hard, patient_ids=patient_ids, **settings
-            )
-            if hard is not None:
-                result |= _label_figures(labels, frame[attack], hard)
-            rows.append({**common, "split": split, "grouping": frame.grouping.iloc[0], **result})
-        row = rows[-1]
-        log.info(
-            "%s %s %s: test AUC %.3f, F1 %.3f (%.0f%% labelled used; in hindsight %.3f)",
-            group,
-            embedder,
-            attack,
-            row["auc"],
-            row["f1"],
-            100 * row["share_used"],
-            row["hindsight_f1"],
-        )
-    return rows
-
-
-def _label_figures(labels, scores, predicted) -> dict:
-    """What the hard labels did: the share labelled used, and, for reference only, the F1 of the
-    best threshold on these test scores in hindsight and of labelling every image used."""
-    labels = np.asarray(labels, dtype=int)
-    return {
-        "share_used": float(np.mean(predicted)),
-        "hindsight_f1": hindsight_f1(labels, np.asarray(scores)),
-        "all_used_f1": float(2 * labels.sum() / (len(labels) + labels.sum())),
-    }
-
-
-def _paper_rows(group, embedder, fraction, scores_path, run_path, truth_path, settings):
-    """The rows of one paper score file (:func:`ctprints.paper.paper_group_scores`): the honest
-    hold-out (where it holds both classes; empty at fraction 1) and the test images."""
-    import pandas as pd
-
-    scores = pd.read_csv(scores_path, dtype={"image_id": str})
-    predicted = read_run(run_path, task=1)
-    test = scores[scores.split == "test"]
-    dev = scores[scores.split == "dev"]
-    truth = read_run(truth_path, task=1, expected_ids=test.image_id)
-    common = {
-        "group": group,
-        "attack": f"paper_f{fraction}",
-        "features": embedder,
-        "autogluon_val_auc": scores.autogluon_val_auc.iloc[0],
-    }
-    rows = []
-    if len(set(dev.label)) == 2:
-        result = membership_metrics(
-            dev.label.astype(int), dev.paper, None, patient_ids=_patients_of(dev), **settings
-        )
-        rows.append({**common, "split": "holdout_dev", "grouping": dev.grouping.iloc[0], **result})
-    labels = [int(truth[i]) for i in test.image_id]
-    hard = [int(predicted[i]) for i in test.image_id]
-    result = membership_metrics(labels, test.paper, hard, **settings)
-    result |= _label_figures(labels, test.paper, hard)
-    rows.append({**common, "split": "test", "grouping": scores.grouping.iloc[0], **result})
-    log.info(
-        "%s paper f%s %s: AutoGluon's validation AUC %.3f, test AUC %.3f",
-        group,
-        fraction,
-        embedder,
-        common["autogluon_val_auc"],
-        result["auc"],
-    )
-    return rows
-
-
-def evaluation_table(
-    truth: Mapping[str, str],
-    scores: Mapping[tuple[str, str], str],
-    runs: Mapping[tuple[str, str], Mapping[str, str]],
-    paper: Mapping[tuple[str, str, str], str],
-    paper_runs: Mapping[tuple[str, str, str], str],
-    autogluon: Mapping[tuple[str, str], str] | None = None,
-    autogluon_runs: Mapping[tuple[str, str], str] | None = None,
-    n_boot: int = 1000,
-    n_permutations: int = 999,
-    seed: int = 0,
-):
-    """Task 1's evaluation table: every attack's cv_dev, control and test metrics
-    (:func:`ctprints.metrics.membership_metrics`) per group and feature space, then the paper's
-    runs' holdout_dev and test metrics.
-
-    Files by key, so that nothing depends on their order: ``truth`` group -> ground-truth run
-    file; ``scores`` (group, embedder) -> score file of :func:`group_scores`; ``runs`` (group,
-    embedder) -> attack -> the attack's run file; ``paper`` (group, embedder, fraction) -> score
-    file of :func:`ctprints.paper.paper_group_scores` and ``paper_runs`` (same key) -> its run
-    file; ``autogluon`` (group, embedder) -> score file of
-    :func:`ctprints.paper.autogluon_cv_scores` and ``autogluon_runs`` (same key) -> its run
-    file (attack ``autogluon``). Rows follow the order of ``scores`` (and of each ``runs``
-    mapping's attacks), then of ``autogluon``, then of ``paper``. Test rows also give the share
-    labelled used and, for reference only, the hindsight-best and all-used F1.
-    """
-    import pandas as pd
-
-    settings = {"n_boot": n_boot, "n_permutations": n_permutations, "seed": seed}
-    rows = []
-    for (group, embedder), path in scores.items():
-        rows += _attack_rows(group, embedder, path, truth[group], runs[group, embedder], settings)
-    for (group, embedder), path in (autogluon or {}).items():
-        run = {"autogluon": autogluon_runs[group, embedder]}
-        rows += _attack_rows(group, embedder, path, truth[group], run, settings)
-    for (group, embedder, fraction), path in paper.items():
-        run = paper_runs[group, embedder, fraction]
-        rows += _paper_rows(group, embedder, fraction, path, run, truth[group], settings)
-    return pd.DataFrame(rows)

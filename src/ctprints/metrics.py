@@ -90,6 +90,7 @@ def membership_metrics(
     n_permutations: int = 999,
     seed: int = 0,
     patient_ids: Sequence | None = None,
+    unit: str = "patient",
 ) -> dict:
     """ROC AUC, TPR at 1% FPR and, with hard labels, F1 of "used", Cohen's kappa and accuracy;
     each with a bootstrap 95% CI (resamples holding both classes); and a one-sided permutation
@@ -98,7 +99,7 @@ def membership_metrics(
     With ``patient_ids`` (the patient of each row; membership is per patient) the bootstrap
     resamples patients and the permutation test permutes patients' labels: slices of one patient
     are not independent, and treating them as such gives intervals and p-values that are far too
-    small.
+    small. ``unit`` names them in the ``resampled`` column ("patient", "pseudo-patient").
     """
     labels = np.asarray(labels, dtype=int)
     scores = np.asarray(scores, dtype=np.float64)
@@ -129,7 +130,7 @@ def membership_metrics(
     permuted = np.array([rng.permutation(unit_label)[units] for _ in range(n_permutations)])
     permuted_auc = auc(permuted, np.broadcast_to(scores, permuted.shape))
     out["p_value"] = permutation_p(permuted_auc, out["auc"], exact=False)
-    out["resampled"] = "patient" if patient_ids is not None else "image"
+    out["resampled"] = unit if patient_ids is not None else "image"
     return out
 
 

@@ -41,3 +41,20 @@ def pseudo_patients(features: np.ndarray, min_size: int = 2) -> np.ndarray:
     threshold = np.sqrt(heights[cut] * heights[cut + 1])
     labels = fcluster(tree, threshold, criterion="distance")
     return np.unique(labels, return_inverse=True)[1]
+
+
+def dev_pseudo_patients(parts: dict, read_pixels) -> dict[str, str]:
+    """image_id -> pseudo-patient of a Task 1 group's dev real images (``parts`` of
+    :func:`ctprints.membership.group_rows`), clustered within the used and the not-used images
+    apart, so that no pseudo-patient is on both sides (membership is per patient)."""
+    from ctprints.embed import pixel_features
+
+    out: dict[str, str] = {}
+    for role in ("used", "not_used"):
+        rows = parts[role]
+        labels = pseudo_patients(pixel_features(read_pixels(list(rows["path"]))))
+        out |= {
+            image_id: f"{role}_pseudo_{label}"
+            for image_id, label in zip(rows["image_id"], labels, strict=True)
+        }
+    return out

@@ -181,9 +181,10 @@ def task1_section(
             'The challenge scores the run files\' labels (F1 of "used" in 2023 and 2024, '
             "Cohen's kappa in 2025). The submitted run is chosen on the dev images alone, by "
             "the cross-validated metric with the same folds for every run. Test figures have "
-            "bootstrap 95% confidence intervals, by patient where the test patients are known "
-            "and by image otherwise. The best test AUC is picked on the test scores after the "
-            "fact, so it is optimistic, as is the F1 of the best threshold in hindsight; "
+            "bootstrap 95% confidence intervals and permutation p-values by patient where the "
+            "test patients are known, and by pseudo-patient (slices clustered into scans) "
+            "otherwise. The best test AUC is picked on the test scores after the fact, so it is "
+            "optimistic, as is the F1 of the best threshold in hindsight; "
             "neither chooses anything.",
             "",
         ]

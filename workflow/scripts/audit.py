@@ -1,9 +1,9 @@
 """Rule audit_group: the membership audit of one Task 1 group, from its dev folders only.
 
 Every candidate attack is cross-validated in every candidate feature space on the dev used and
-not-used images (and on the member-vs-member control); the chosen one's scores become the risk
-table. The evidence figure, the score histogram, the statistics with patient-bootstrap intervals,
-the verdict against the budget and the one-page report follow (ctprints.audit).
+not-used images (and on the member-vs-member control); the gate judges every candidate by
+patient (pseudo-patients where no patients file is given), and the risk tables, figures,
+evidence and the one-page report follow (ctprints.audit).
 """
 
 import numpy as np
@@ -15,6 +15,7 @@ from ctprints.io import read_image
 from ctprints.manifest import read_manifest
 from ctprints.membership import group_rows, read_patients
 from ctprints.paths import AUDIT_FILES, input_key
+from ctprints.pseudo_patients import dev_pseudo_patients
 from ctprints.runlog import configure
 
 log = configure(snakemake.log[0])
@@ -26,22 +27,25 @@ try:
     patients = read_patients(params.patients, parts) if params.patients else None
 except MembershipError as error:
     raise audit.AuditError(f"task1 group {group}: {error}") from None
-if patients:
-    log.info("%d dev patients in %s", len(set(patients.values())), params.patients)
-else:
-    log.warning(
-        "group %s has no patients file: the audit treats slices as independent, so its intervals "
-        "are too narrow and its tests too confident; give datasets.%s.task1.%s.patients",
-        group,
-        dataset,
-        group,
-    )
 
 
 def read_pixels(paths):
     return np.stack([read_image(path) for path in paths])
 
 
+pseudo = patients is None
+if pseudo:
+    patients = dev_pseudo_patients(parts, read_pixels)
+    log.warning(
+        "group %s has no patients file: its dev images were grouped into %d pseudo-patients "
+        "(near-copies clustered); give datasets.%s.task1.%s.patients for an audit by patient",
+        group,
+        len(set(patients.values())),
+        dataset,
+        group,
+    )
+else:
+    log.info("%d dev patients in %s", len(set(patients.values())), params.patients)
 features = {
     embedder: pd.read_parquet(snakemake.input[input_key("embeddings", embedder)]).set_index("key")
     for embedder in params.embedders
@@ -62,6 +66,7 @@ result = audit.run_audit(
     n_boot=params.n_boot,
     n_permutations=params.n_permutations,
     n_groups=params.n_groups,
+    pseudo=pseudo,
     dataset=dataset,
 )
 patients_file = (params.patients,) if params.patients else ()

@@ -3,7 +3,7 @@ member-vs-member control and the test images, with bootstrap CIs and permutation
 
 Every input is looked up by its key (:func:`ctprints.paths.input_key`), never by its position."""
 
-from ctprints.membership import evaluation_table
+from ctprints.evaluation import evaluation_table
 from ctprints.paths import input_key
 from ctprints.runlog import configure
 

@@ -231,6 +231,22 @@ def _gate_lines(verdict: dict) -> list[str]:
     return lines + _table(header, rows)
 
 
+def _no_patients_file(unit: str) -> str:
+    """What the page says where no patients file was given."""
+    if unit == "pseudo-patients":
+        return (
+            "No patients file was given: the dev images were grouped into pseudo-patients "
+            "(near-copies clustered, their number estimated from the images). The bounds are as "
+            "good as that grouping; give a patients file (image_id,patient) for an audit by "
+            "patient."
+        )
+    return (
+        "No patients file was given: every slice was treated as an independent patient. Slices "
+        "of one patient are correlated, so the bounds are too narrow and the p-values too "
+        "small; give a patients file (image_id,patient) for an honest audit."
+    )
+
+
 def report_markdown(
     group: str,
     verdict: dict,
@@ -250,11 +266,7 @@ def report_markdown(
     (``patients_known`` False) a warning near the top says that slices were treated as
     independent."""
     alpha = verdict.get("alpha")
-    independence = (
-        "No patients file was given: every slice was treated as an independent patient. Slices "
-        "of one patient are correlated, so the bounds are too narrow and the p-values too "
-        "small; give a patients file (image_id,patient) for an honest audit."
-    )
+    independence = _no_patients_file(verdict.get("unit", "patients"))
     lines = [f"# Membership audit: {group}", ""]
     lines += [f"**Verdict: {verdict['verdict'].upper()}**: {verdict['reason']}", ""]
     if not patients_known:

@@ -54,7 +54,7 @@ class Audit:
     real_pixels: np.ndarray
     synthetic_pixels: np.ndarray
     settings: dict  # what the page lists under "Settings"
-    patients_known: bool
+    patients_known: bool  # a patients file gave them (not pseudo-patients, not images)
     gate: DataFrame  # :func:`ctprints.audit.gate.gate_table`
     units: DataFrame  # :func:`ctprints.audit.scores.unit_frame`
 
@@ -76,14 +76,16 @@ def run_audit(
     n_boot: int = 1000,
     n_permutations: int = 999,
     n_groups: int = 1,
+    pseudo: bool = False,
     **context,
 ) -> Audit:
     """The whole audit of one group from its dev rows (``parts`` of
     :func:`ctprints.membership.group_rows`), its embeddings by embedder and its patients
     (image_id -> patient, or None: images): candidate scores, the choice, the gate's table and
     verdict (alpha split over ``n_groups``, the groups of this audit), the risk tables and the
-    evidence beside the gate (``context`` goes into the verdict, e.g. the dataset). ``budget``
-    is checked here."""
+    evidence beside the gate (``context`` goes into the verdict, e.g. the dataset). ``pseudo``:
+    the patients are pseudo-patients (:func:`ctprints.pseudo_patients.dev_pseudo_patients`),
+    which the verdict and the page say. ``budget`` is checked here."""
     from ctprints.membership import part_features
 
     budget = check_budget(budget)
@@ -126,11 +128,12 @@ def run_audit(
     )
     stats["selection_p"] = selection_p(matrix, unit_label, n_permutations, seed)
     control = _control(chosen, dev, choice, real_features, synthetic_features, spaces, resampling)
-    unit = "patients" if by_patient else "images"
+    unit = ("pseudo-patients" if pseudo else "patients") if by_patient else "images"
     members, holdout = int(unit_label.sum()), int((unit_label == 0).sum())
     decision = verdict(
         gate, budget, members, holdout, n_groups, group=group, attack=attack, embedder=embedder,
-        unit=unit, patients_known=patients is not None, selection_p=stats["selection_p"],
+        unit=unit, patients_known=patients is not None and not pseudo,
+        selection_p=stats["selection_p"],
         **context,
     )  # fmt: skip
     log.info("%s", decision["reason"])
@@ -151,7 +154,7 @@ def run_audit(
     }
     return Audit(
         group, dev, synthetic, choice, risk, patient_table(risk), stats, control, decision,
-        real_pixels, synthetic_pixels, settings, patients is not None, gate,
+        real_pixels, synthetic_pixels, settings, patients is not None and not pseudo, gate,
         unit_frame(candidates),
     )  # fmt: skip
 
