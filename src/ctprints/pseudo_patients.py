@@ -3,10 +3,10 @@ not given (the 2023 test images, an audit without a patients file).
 
 Adjacent slices of one scan are near-copies, far closer to each other than to any slice of
 another patient. :func:`pseudo_patients` clusters the slices hierarchically (average linkage on
-block-averaged pixels, the ``pixels`` embedding) and cuts the tree at its widest gap in merge
-distance, so that the number of clusters is estimated from the images, never given. On the
-demo's phantom scans it recovers the patients with an adjusted Rand index of 0.96 to 1.0
-(tests/test_pseudo_patients.py). The clusters are the
+block-averaged pixels, the ``pixels`` embedding) and cuts the tree where the merge distance
+jumps, choosing among the largest jumps by silhouette, so that the number of clusters is
+estimated from the images, never given (tests/test_pseudo_patients.py;
+``benchmarks/pseudo_patients.py`` measures it on a demo's folders). The clusters are the
 resampling unit of :mod:`ctprints.inference` where patients are unknown, and every table that
 uses them says so.
 """
@@ -16,13 +16,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def pseudo_patients(features: np.ndarray, min_size: int = 2) -> np.ndarray:
+def pseudo_patients(features: np.ndarray, min_size: int = 2, candidates: int = 5) -> np.ndarray:
     """A pseudo-patient number (0..P-1) per row of ``features`` (N, D; block-averaged pixels,
-    :func:`ctprints.embed.pixel_features`, unstandardised, so that every pixel weighs alike):
-    the clusters of average linkage, cut at the largest ratio between consecutive merge
-    distances among the cuts that leave clusters of ``min_size`` slices on average or more (a
-    scan has several slices). Fewer than 3 rows are each their own pseudo-patient."""
+    :func:`ctprints.embed.pixel_features`, unstandardised, so that every pixel weighs alike).
+
+    Average linkage, cut where the merge distance jumps: of the ``candidates`` largest ratios
+    between consecutive merge distances (among the cuts that leave clusters of ``min_size``
+    slices on average or more, since a scan has several slices), the cut whose clusters have the
+    highest silhouette. The largest jump alone can sit at the top of the tree, between two
+    super-clusters of scans. Fewer than 3 rows are each their own pseudo-patient; rows all alike
+    are one."""
     from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import silhouette_score
 
     features = np.asarray(features, dtype=np.float64)
     n = len(features)
@@ -33,14 +38,18 @@ def pseudo_patients(features: np.ndarray, min_size: int = 2) -> np.ndarray:
     # cutting between merges i and i + 1 leaves n - (i + 1) clusters
     clusters = n - (np.arange(n - 2) + 1)
     gaps = np.log(heights[1:]) - np.log(heights[:-1])
-    allowed = clusters <= n / min_size
-    allowed &= clusters >= 2
-    if not allowed.any():
-        return np.zeros(n, dtype=int)
-    cut = int(np.flatnonzero(allowed)[np.argmax(gaps[allowed])])
-    threshold = np.sqrt(heights[cut] * heights[cut + 1])
-    labels = fcluster(tree, threshold, criterion="distance")
-    return np.unique(labels, return_inverse=True)[1]
+    allowed = np.flatnonzero((clusters <= n / min_size) & (clusters >= 2))
+    best, best_score = np.zeros(n, dtype=int), -np.inf
+    for cut in allowed[np.argsort(-gaps[allowed], kind="stable")[:candidates]]:
+        if gaps[cut] <= 0:
+            continue
+        labels = fcluster(tree, np.sqrt(heights[cut] * heights[cut + 1]), criterion="distance")
+        if not 1 < len(set(labels)) < n:
+            continue
+        score = silhouette_score(features, labels, sample_size=min(n, 2000), random_state=0)
+        if score > best_score:
+            best, best_score = labels, score
+    return np.unique(best, return_inverse=True)[1]
 
 
 def dev_pseudo_patients(parts: dict, read_pixels) -> dict[str, str]:
