@@ -338,3 +338,35 @@ def test_evaluation_table_reads_every_file_by_its_key(tmp_path) -> None:
         ("pixels", "paper_f0.5"): 1.0,
     }
     assert (table.autogluon_val_auc.dropna() == 0.99).all() and (table.group == "g1").all()
+
+
+def test_test_rows_are_resampled_by_pseudo_patient_where_the_score_files_say_so(tmp_path) -> None:
+    """The attack score file records pseudo-patients of the 8 test images (4 of 2 slices; one
+    of them holds a used and a not-used image). Every test row of the group, the paper's too,
+    is resampled by them, and the mixed one is split by label rather than refused."""
+    rng = np.random.default_rng(1)
+    tests, truth_labels = [f"t{i}" for i in range(8)], [1, 1, 0, 0, 1, 0, 0, 0]
+    write_run(tmp_path / "truth.csv", tests, truth_labels, task=1)
+    write_run(tmp_path / "run.csv", tests, truth_labels, task=1)
+    path = _score_file(tmp_path / "scores.csv", ["gan_leaks"], rng)
+    table = pd.read_csv(path)
+    table["unit"] = table.image_id
+    table["unit_kind"] = np.where(table.split == "test", "pseudo-patient", "image")
+    table.loc[table.split == "test", "unit"] = [f"pseudo_{i // 2}" for i in range(8)]
+    table.to_csv(path, index=False)
+    paper = _score_file(tmp_path / "paper.csv", ["paper"], rng, True)
+    run = str(tmp_path / "run.csv")
+    result = evaluation_table(
+        truth={"g1": str(tmp_path / "truth.csv")},
+        scores={("g1", "pixels"): path},
+        runs={("g1", "pixels"): {"gan_leaks": run}},
+        paper={("g1", "pixels", "0.5"): paper},
+        paper_runs={("g1", "pixels", "0.5"): run},
+        n_boot=20,
+        n_permutations=19,
+    )
+    keys = zip(result.attack, result.split, strict=True)
+    resampled = dict(zip(keys, result.resampled, strict=True))
+    assert resampled["gan_leaks", "test"] == "pseudo-patient"
+    assert resampled["paper_f0.5", "test"] == "pseudo-patient"
+    assert resampled["gan_leaks", "cv_dev"] == "image"

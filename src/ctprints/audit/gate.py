@@ -210,7 +210,8 @@ def wide(table: DataFrame) -> DataFrame:
 
 
 def _plain(value):
-    """JSON-ready: numpy scalars and arrays as Python numbers and lists, recursively."""
+    """JSON-ready: numpy scalars and arrays as Python numbers and lists, recursively; NaN (a
+    bound that is not judged) as None."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
@@ -219,10 +220,8 @@ def _plain(value):
         return bool(value)
     if isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
     return value
 
 
