@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from ctprints import inference
 from ctprints.inference import (
     auc_bounds,
     clopper_pearson,
@@ -113,3 +114,72 @@ def test_auc_bounds_hold_their_level_and_inform_at_a_perfect_auc() -> None:
     low, high = auc_bounds(1.0, 8, 8, z)
     assert high == 1.0 and 0.6 < low < 0.95
     assert all(math.isnan(v) for v in auc_bounds(0.7, 0, 5, z))
+
+
+# ----------------------------------------------------------------------------- paired comparisons
+
+
+def test_sign_flip_p_is_the_share_of_the_eight_flips_at_least_as_large() -> None:
+    # +-0.3 +-0.1 +-0.2 over the 8 flips: 0.6, 0.2, 0.4, 0, 0, -0.4, -0.2, -0.6; observed 0.4
+    result = inference.sign_flip_test([0.3, -0.1, 0.2])
+    assert result["exact"] and result["floor"] == 1 / 8
+    assert result["p"][0] == pytest.approx(2 / 8)
+    assert inference.sign_flip_test([0.1, 0.2, 0.3])["p"][0] == pytest.approx(1 / 8)
+
+
+def test_sign_flip_max_t_adjusts_each_candidate_by_the_best_of_both() -> None:
+    # standardised statistics per flip (c1 = [0.3, -0.1, 0.2], c2 = [0.1, 0.1, 0.1]); the
+    # flips' maxima are 1.732, 0.577, 1.604, 0.535, 0.577, -0.577, 0, -1.069, and the observed
+    # values 1.069 (c1) and 1.732 (c2)
+    result = inference.sign_flip_test(np.array([[0.3, 0.1], [-0.1, 0.1], [0.2, 0.1]]))
+    assert result["p"].tolist() == pytest.approx([2 / 8, 1 / 8])
+    assert result["p_max_t"].tolist() == pytest.approx([2 / 8, 1 / 8])
+    # a third candidate that does well on the flips c1 lost raises c1's adjusted p only
+    three = inference.sign_flip_test(np.array([[0.3, 0.1, -0.3], [-0.1, 0.1, 0.3], [0.2, 0.1, 0]]))
+    assert three["p"][0] == pytest.approx(2 / 8) and three["p_max_t"][0] > 2 / 8
+
+
+def test_sign_flip_strata_weigh_each_stratum_alike() -> None:
+    # stratum means a: 1, b: -1, so the statistic is 0; weights 1/4, 1/4, 1/2 give flip sums
+    # 0, 1, -0.5, 0.5, -0.5, 0.5, -1, 0: five of eight at least 0
+    result = inference.sign_flip_test([1.0, 1.0, -1.0], strata=["a", "a", "b"])
+    assert result["statistic"][0] == pytest.approx(0.0)
+    assert result["p"][0] == pytest.approx(5 / 8)
+    # without strata the sum is 1; the flip sums are 1, 3, -1, 1, -1, 1, -3, -1
+    assert inference.sign_flip_test([1.0, 1.0, -1.0])["p"][0] == pytest.approx(4 / 8)
+
+
+def test_sign_flip_draws_at_random_beyond_the_exact_limit() -> None:
+    rng = np.random.default_rng(0)
+    null = rng.normal(size=(40, 400))  # 400 independent null candidates
+    result = inference.sign_flip_test(null, n_flips=999, seed=1)
+    assert not result["exact"] and result["floor"] == 1 / 1000
+    assert (result["p_max_t"] >= result["p"]).all()
+    # each candidate's own p holds its level (0.05 +- 3 standard errors of 400 draws)
+    assert 0.017 < (result["p"] < 0.05).mean() < 0.083
+    strong = inference.sign_flip_test(np.abs(null[:, :3]) + 0.5, n_flips=999)
+    assert strong["p_max_t"].max() == pytest.approx(1 / 1000)
+
+
+def test_sign_flip_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        inference.sign_flip_test([0.1, np.nan])
+    with pytest.raises(ValueError, match="strata has 1 entries for 2 units"):
+        inference.sign_flip_test([0.1, 0.2], strata=["a"])
+
+
+def test_mcnemar_counts_only_the_images_where_the_two_disagree() -> None:
+    first = np.array([1, 1, 1, 1, 1, 0, 1, 0, 1], dtype=bool)
+    second = np.array([0, 0, 0, 0, 0, 1, 1, 0, 1], dtype=bool)
+    # 5 wins, 1 loss: P(X >= 5 | 6, 0.5) = 7 / 64
+    assert inference.mcnemar_p(first, second) == pytest.approx(7 / 64)
+    assert inference.mcnemar_p(second, first) == pytest.approx(63 / 64)
+    assert inference.mcnemar_p(first, first) == 1.0
+    with pytest.raises(ValueError, match="not the same images"):
+        inference.mcnemar_p(first, second[:3])
+
+
+def test_mean_interval_is_students_t() -> None:
+    mean, low, high = inference.mean_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and (low, high) == pytest.approx((2 - 2.4841, 2 + 2.4841), abs=1e-4)
+    assert np.isnan(inference.mean_interval([1.0])[1])

@@ -34,15 +34,16 @@ def _pm(mean: float, sd: float) -> str:
 def study_task2(source: Path) -> str:
     """Per study scenario: the best run and the best of the paper's runs
     (:func:`ctprints.study.best_by_scenario`), Task 2 accuracy, mean ± sd over the demo
-    seeds. Descriptive: no test of a difference."""
+    seeds, their paired difference with its t interval over seeds, and the max-T adjusted
+    sign-flip p that the best run beats every paper run."""
     from ctprints.study import best_by_scenario
 
-    board = pd.read_csv(source, sep="\t")
-    board = board[board.task == "task2"].drop(columns="group")
+    board = _board(source, "task2")
     seeds = board.set_index(["scenario", "run"])["seeds"]
     lines = [
-        "| scenario | seeds | best run | accuracy | best of the paper's runs | accuracy |",
-        "|---|---|---|---|---|---|",
+        "| scenario | seeds | best run | accuracy | best of the paper's runs | accuracy "
+        "| difference [95% interval] | p (adjusted; floor) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for _, row in best_by_scenario(board).iterrows():
         paper = (
@@ -50,9 +51,16 @@ def study_task2(source: Path) -> str:
             if pd.isna(row.paper_run)
             else f"`{row.paper_run}` | {_pm(row.paper_mean, row.paper_sd)} |"
         )
+        if pd.isna(row.diff_low):
+            paired = "- | - |"
+        else:
+            paired = (
+                f"{row.margin:.3f} [{row.diff_low:.3f}, {row.diff_high:.3f}] "
+                f"| {row.p_adjusted:.3g}; {row.p_floor:.3g} |"
+            )
         lines.append(
             f"| `{row.scenario}` | {seeds[row.scenario, row.best_run]} | `{row.best_run}` | "
-            f"{_pm(row.best_mean, row.best_sd)} | " + paper
+            f"{_pm(row.best_mean, row.best_sd)} | " + paper + " " + paired
         )
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,10 @@ unknown, or seeds), never single images.
 - :func:`clopper_pearson`: the exact interval of a binomial proportion.
 - :func:`auc_bounds`: one-sided confidence bounds of an AUC between two sets of independent
   units (Newcombe's score interval), valid where the AUC is 0 or 1.
+- :func:`sign_flips`, :func:`sign_flip_test`: paired comparisons over independent units (seeds,
+  datasets): the one-sided sign-flip permutation test, stratified, with max-T over candidates.
+- :func:`mcnemar_p`: the exact one-sided McNemar test of two classifiers on the same images.
+- :func:`mean_interval`: the t interval of a mean over independent units.
 """
 
 from __future__ import annotations
@@ -193,3 +197,99 @@ def auc_bounds(value, n_members: int, n_holdout: int, z: float):
     if values.ndim == 0:
         return float(low), float(high)
     return low, high
+
+
+def sign_flips(n: int, n_flips: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Sign vectors (flips, n) of +-1 for a sign-flip test of ``n`` paired units, and whether they
+    are exact: every one of the 2^n where that is at most ``n_flips`` (the observed all-ones
+    among them), else ``n_flips`` random ones."""
+    if 2**n <= n_flips:
+        grid = np.array(list(itertools.product((1, -1), repeat=n)), dtype=np.int8)
+        return grid.reshape(2**n, n), True
+    return rng.choice(np.array([1, -1], dtype=np.int8), size=(n_flips, n)), False
+
+
+def sign_flip_test(
+    differences, strata=None, n_flips: int = 100_000, seed: int = 0
+) -> dict[str, np.ndarray | float | bool]:
+    """One-sided paired test that candidates beat a reference: ``differences`` (units, K) holds
+    each unit's candidate-minus-reference score for K candidates (a 1-D array is one candidate).
+
+    Under the null each unit's difference is symmetric about 0, so its sign can be flipped;
+    every candidate gets the same flips, which keeps their dependence. Each candidate's
+    statistic is the mean over ``strata`` (for example scenarios; None: one stratum) of the
+    stratum's mean difference, divided by the flip-invariant root of its summed squares, so that
+    candidates on different spreads compete fairly in the max-T step.
+
+    Returns ``statistic`` (the weighted mean difference per candidate), ``p`` (each candidate's
+    own p), ``p_max_t`` (Westfall and Young's max-T p, adjusted over the K candidates: it holds
+    for the best one even when it was picked for being best), ``floor`` (the smallest p the
+    units allow: 1 / 2^units where exact, else 1 / (1 + flips)) and ``exact``. Units with a zero
+    difference in every candidate add nothing but still count in the floor's units."""
+    d = np.asarray(differences, dtype=np.float64)
+    if d.ndim == 1:
+        d = d[:, None]
+    if d.ndim != 2 or len(d) == 0 or not np.isfinite(d).all():
+        raise ValueError("differences must be a finite (units, candidates) array with units")
+    n = len(d)
+    strata = np.zeros(n, dtype=int) if strata is None else np.asarray(strata)
+    if len(strata) != n:
+        raise ValueError(f"strata has {len(strata)} entries for {n} units")
+    names, index, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    weight = 1.0 / (len(names) * counts[index])  # mean over strata of the stratum means
+    signs, exact = sign_flips(n, n_flips, np.random.default_rng(seed))
+    weighted = d * weight[:, None]
+    scale = np.sqrt((weighted**2).sum(axis=0))
+    scale = np.where(scale > 0, scale, 1.0)
+    observed = weighted.sum(axis=0)
+    flipped = (signs @ weighted) / scale  # (flips, K), standardised
+    standard = observed / scale
+    tol = 1e-12
+    if exact:
+        p = (flipped >= standard - tol).mean(axis=0)
+        p_max = (flipped.max(axis=1)[:, None] >= standard - tol).mean(axis=0)
+        floor = 1 / 2**n
+    else:
+        b = len(flipped)
+        p = (1 + (flipped >= standard - tol).sum(axis=0)) / (1 + b)
+        p_max = (1 + (flipped.max(axis=1)[:, None] >= standard - tol).sum(axis=0)) / (1 + b)
+        floor = 1 / (1 + b)
+    return {
+        "statistic": observed,
+        "p": p,
+        "p_max_t": np.maximum(p_max, p),
+        "floor": floor,
+        "exact": exact,
+    }
+
+
+def mcnemar_p(first_correct, second_correct) -> float:
+    """The exact one-sided McNemar p that the first classifier is right more often than the
+    second on the same images: of the images where exactly one is right, the binomial(0.5)
+    chance that the first is right on at least as many as observed. 1.0 where they never
+    disagree."""
+    from scipy.stats import binom
+
+    first = np.asarray(first_correct, dtype=bool)
+    second = np.asarray(second_correct, dtype=bool)
+    if first.shape != second.shape:
+        raise ValueError(f"{first.shape} and {second.shape}: not the same images")
+    wins, losses = int((first & ~second).sum()), int((~first & second).sum())
+    if wins + losses == 0:
+        return 1.0
+    return float(binom.sf(wins - 1, wins + losses, 0.5))
+
+
+def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """The mean of independent units' ``values`` and its two-sided Student t interval at
+    ``level``: (mean, low, high); the bounds are NaN with fewer than 2 values."""
+    from scipy.stats import t
+
+    values = np.asarray(values, dtype=np.float64)
+    mean = float(values.mean()) if len(values) else math.nan
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = float(
+        t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    )
+    return mean, mean - half, mean + half

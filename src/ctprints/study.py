@@ -4,8 +4,8 @@ leaderboard.
 :func:`collect` reads each dataset's ``evaluation/task2.tsv`` and ``evaluation/task1.tsv`` into
 long tables (one row per scenario, seed and run); :func:`leaderboard` and
 :func:`task1_leaderboard` reduce them over seeds to mean, sd (ddof=1, NaN with one seed), min,
-max and the per-seed values; :func:`best_by_scenario` sets the best run against the paper's;
-:func:`across_scenarios` ranks the runs by their worst scenario.
+max and the per-seed values; :func:`best_by_scenario` sets the best run against the paper's,
+paired over seeds; :func:`across_scenarios` ranks the runs by their worst scenario.
 
 ``leaderboard.tsv`` (:func:`write_leaderboard`) holds both tasks, one row per task, scenario,
 group and run, with columns::
@@ -33,6 +33,7 @@ import pandas as pd
 
 from ctprints.errors import StudyError
 from ctprints.evaluation import read_evaluation, task1_run_name
+from ctprints.inference import mean_interval, sign_flip_test
 from ctprints.io import atomic_output
 from ctprints.plots import plot_leaderboard, plot_task1
 
@@ -188,12 +189,62 @@ def task1_leaderboard(task1_long: pd.DataFrame) -> pd.DataFrame:
     return board.merge(dev, on=["scenario", "group", "run"], how="left")
 
 
+def _seed_values(row) -> dict[int, float]:
+    """A board row's score per seed, from its ``seeds`` and ``values`` columns ({} if absent)."""
+    seeds, values = row.get("seeds"), row.get("values")
+    if not isinstance(seeds, str) or not isinstance(values, str):
+        return {}
+    return {
+        int(seed): float(value)
+        for seed, value in zip(seeds.split(","), values.split(","), strict=True)
+        if value != ""
+    }
+
+
+def _paired(best, ranked: pd.DataFrame, paper: pd.DataFrame) -> dict:
+    """The best run against the paper's runs, paired over the seeds they share: the mean
+    difference to the best paper run with its t interval over seeds, and the p that the best run
+    beats every paper run (the largest of its max-T p-values against each, the max-T taken over
+    every run x paper run of the scenario, so that picking the best is accounted for)."""
+    out = {"diff_low": np.nan, "diff_high": np.nan, "p_adjusted": np.nan, "p_floor": np.nan}
+    out["comparisons"] = 0
+    values = {row["run"]: _seed_values(row) for _, row in ranked.iterrows()}
+    seeds = set(values[best["run"]])
+    for run in paper["run"]:
+        seeds &= set(values[run])
+    seeds = sorted(seeds)
+    if best["paper"] or len(seeds) < 2:
+        return out
+    runs = [run for run in ranked.loc[~ranked["paper"], "run"] if set(seeds) <= set(values[run])]
+    pairs = [(run, base) for run in runs for base in paper["run"]]
+    differences = np.array(
+        [[values[run][seed] - values[base][seed] for run, base in pairs] for seed in seeds]
+    )
+    test = sign_flip_test(differences)
+    mine = [k for k, (run, _) in enumerate(pairs) if run == best["run"]]
+    top = pairs.index((best["run"], paper["run"].iloc[0]))
+    _, low, high = mean_interval(differences[:, top])
+    out.update(
+        diff_low=low,
+        diff_high=high,
+        p_adjusted=float(test["p_max_t"][mine].max()),
+        p_floor=float(test["floor"]),
+        comparisons=len(pairs),
+    )
+    return out
+
+
 def best_by_scenario(board: pd.DataFrame) -> pd.DataFrame:
     """Per scenario (and group, for Task 1) the best run and the best of the paper's runs.
 
-    ``beats_paper`` is True when the best run's mean minus its sd exceeds every paper run's mean
-    plus its sd (the mean ± sd intervals do not overlap). It is False where the best run is the
-    paper's, where the scenario has no paper run, and where an sd is unknown (a single seed).
+    ``margin`` is the best run's mean minus the best paper run's; ``diff_low``/``diff_high`` is
+    the 95% t interval of their paired difference over the seeds (the unit: a demo-built
+    dataset). ``p_adjusted`` is the one-sided exact sign-flip p that the best run beats every
+    paper run, adjusted by max-T over the ``comparisons`` (every run of the scenario against
+    every paper run), since the best run is picked on these same scores; ``p_floor`` is the
+    smallest p its seeds allow (1 / 2^seeds: 1/8 with 3). Each scenario is its own family; the
+    scenarios are not adjusted for each other. NaN where the best run is the paper's, where
+    there is no paper run, and with fewer than 2 shared seeds.
     """
     keys = ["scenario", "group"] if "group" in board.columns else ["scenario"]
     rows = []
@@ -214,19 +265,20 @@ def best_by_scenario(board: pd.DataFrame) -> pd.DataFrame:
             "paper_mean": np.nan,
             "paper_sd": np.nan,
             "margin": np.nan,
-            "beats_paper": False,
+            "diff_low": np.nan,
+            "diff_high": np.nan,
+            "p_adjusted": np.nan,
+            "p_floor": np.nan,
+            "comparisons": 0,
         }
         if not paper.empty:
             top = paper.iloc[0]
-            upper = (paper["mean"] + paper["sd"]).max(skipna=False)
             row.update(
                 paper_run=top["run"],
                 paper_mean=top["mean"],
                 paper_sd=top["sd"],
                 margin=best["mean"] - top["mean"],
-                beats_paper=bool(
-                    not best["paper"] and pd.notna(upper) and best["mean"] - best["sd"] > upper
-                ),
+                **_paired(best, ranked, paper),
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -382,28 +434,45 @@ def _across_lines(table: pd.DataFrame) -> list[str]:
     ]
 
 
+def _p_cell(row) -> str:
+    if pd.isna(row["p_adjusted"]):
+        return "-"
+    return f"{row['p_adjusted']:.3g} (max-T over {row['comparisons']}; floor {row['p_floor']:.3g})"
+
+
 def _best_lines(best: pd.DataFrame, title: str, extra: list[str], note: str = "") -> list[str]:
     head = ["scenario", *extra]
     lines = [
         title,
         "",
-        "Beats the paper: the best run's mean - sd is above every paper run's mean + sd "
-        f"(never with one seed).{' ' + note if note else ''}",
+        "Difference: the best run's mean minus the best paper run's, with the 95% t interval of "
+        "their paired difference over seeds (the unit: a dataset). p: the exact one-sided "
+        "sign-flip p that the best run beats every paper run, adjusted by max-T over every "
+        "run against every paper run of the scenario (the best is picked on these scores); "
+        "its floor is 1 / 2^seeds. Scenarios are not adjusted for each other."
+        f"{' ' + note if note else ''}",
         "",
         f"| {' | '.join(head)} | seeds | best run | best mean ± sd | best paper run "
-        "| paper mean ± sd | margin | beats the paper |",
+        "| paper mean ± sd | difference [95% interval] | p (adjusted) |",
         "|" + "---|" * (len(head) + 7),
     ]
     for _, row in best.iterrows():
         paper = "-" if pd.isna(row["paper_run"]) else f"`{row['paper_run']}`"
         paper_score = "-" if pd.isna(row["paper_mean"]) else _pm(row["paper_mean"], row["paper_sd"])
-        beats = (
-            "yes" if row["beats_paper"] else ("(is the paper's)" if row["best_is_paper"] else "no")
-        )
+        if row["best_is_paper"]:
+            difference = "(is the paper's)"
+        elif pd.isna(row["margin"]):
+            difference = "-"
+        elif pd.isna(row["diff_low"]):
+            difference = _fmt(row["margin"])
+        else:
+            difference = (
+                f"{_fmt(row['margin'])} [{_fmt(row['diff_low'])}, {_fmt(row['diff_high'])}]"
+            )
         lines.append(
             f"| {' | '.join(str(row[key]) for key in head)} | {row['n_seeds']} "
             f"| `{row['best_run']}` | {_pm(row['best_mean'], row['best_sd'])} | {paper} "
-            f"| {paper_score} | {_fmt(row['margin'])} | {beats} |"
+            f"| {paper_score} | {difference} | {_p_cell(row)} |"
         )
     return [*lines, ""]
 
