@@ -7,6 +7,7 @@ from ctprints.attribution import (
     METHOD_INPUT,
     AttributionError,
     KMeansAttribution,
+    estimate_clusters,
     make_method,
     map_clusters,
     new_labels,
@@ -345,3 +346,45 @@ def test_novelty_splits_two_hidden_generators_into_two_new_labels() -> None:
 def pd_mode_share(values) -> float:
     _, counts = np.unique(values, return_counts=True)
     return counts.max() / len(values)
+
+
+# ----------------------------------------------------------------------------- no oracle
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_the_gap_statistic_finds_the_number_of_blobs(k) -> None:
+    rng = np.random.default_rng(k)
+    centres = rng.normal(0, 6, (k, 10))
+    X = np.vstack([rng.normal(c, 1.0, (50, 10)) for c in centres])
+    assert estimate_clusters(X, 1, 5)[0] == k
+
+
+@pytest.mark.parametrize("method", ["kmeans", "openset", "novelty"])
+def test_methods_estimate_the_number_of_generators_when_it_is_unknown(method) -> None:
+    X, y, truth = _blobs()
+    model = make_method(method, None, {"pca": None}, None, seed=0).fit(X, y)
+    test = np.array([label is None for label in y])
+    assert (model.labels_[test] == truth[test]).mean() == 1.0
+    assert getattr(model, "n_generators_", None) == 4 or model.n_new_ == 1
+
+
+@pytest.mark.parametrize("method", ["kmeans", "openset", "novelty"])
+def test_an_unknown_number_finds_no_unseen_generator_where_there_is_none(method) -> None:
+    X, y, truth = _blobs()
+    known = truth != "model_4"
+    model = make_method(method, None, {"pca": None}, None, seed=0).fit(X[known], y[known])
+    assert "model_4" not in set(model.labels_)
+    assert getattr(model, "n_generators_", None) == 3 or model.n_new_ == 0
+
+
+def test_novelty_estimates_two_hidden_generators() -> None:
+    X, y, truth = _blobs(per=40)
+    rng = np.random.default_rng(1)
+    centre = X[truth == "model_2"].mean(axis=0) + np.r_[2.5, np.zeros(7)]
+    X = np.vstack([X, rng.normal(centre, 1.0, (80, 8))])
+    truth = np.r_[truth, np.full(80, "model_5")]
+    y = np.r_[y, np.full(80, None, dtype=object)]
+    model = make_method("novelty", None, {"pca": None}, None, seed=0).fit(X, y)
+    assert model.n_new_ == 2
+    test = np.array([label is None for label in y])
+    assert hungarian_accuracy(truth[test], model.labels_[test]) >= 0.9

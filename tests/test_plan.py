@@ -272,7 +272,6 @@ def test_a_custom_dataset_is_planned_from_its_folders(custom) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"task2.n_generators": None}, "datasets.clef.task2.n_generators: required"),
         ({"task2.n_generators": 2}, "datasets.clef.task2.n_generators: 2 is smaller than"),
         ({"task2.new_label": "model_2"}, "datasets.clef.task2.new_label: 'model_2' is already"),
         ({"task2.n_generators": 5}, "task2.train.pseudo.source: weakest labels one unseen"),
@@ -340,6 +339,17 @@ def test_truth_labels_follow_new_label_and_several_unseen_generators(custom) -> 
     custom["task2"].update(new_label=None, n_generators=5)
     plan = build_plan(config_with(**clef, **{"task2.train.pseudo.source": "none"}))
     assert plan.datasets["clef"].task2.truth_labels[3:] == ["model_4", "model_5"]
+
+
+def test_an_unknown_number_of_generators_is_planned(custom) -> None:
+    """n_generators null: the methods estimate it; the truth may name up to MAX_NEW unseen
+    generators, and round 1 learns one, as the paper's did."""
+    custom["task2"].update(n_generators=None, new_label=None)
+    plan = build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
+    task2 = plan.datasets["clef"].task2
+    assert task2.n_generators is None and task2.rounds == ("round0", "round1")
+    assert task2.truth_labels == [f"model_{k}" for k in range(1, 7)]
+    assert task2.unseen_label == "model_4"
 
 
 def test_a_failed_truth_check_removes_outputs_of_any_run_not_just_planned_ones() -> None:

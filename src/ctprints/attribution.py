@@ -114,8 +114,60 @@ def make_reducer(pca: int | None, n_rows: int, n_features: int, random_state: in
     return make_pipeline(*steps)
 
 
+MAX_NEW = 3  # the most unseen generators a method names where their number is not given
+
+
+def estimate_clusters(
+    X: np.ndarray, low: int, high: int, n_refs: int = 10, random_state: int = 0
+) -> tuple[int, dict[int, float]]:
+    """The number of clusters in ``X`` between ``low`` and ``high``, by Tibshirani, Walther and
+    Hastie's (2001) gap statistic: k-means' log within-cluster sum of squares against its mean
+    over ``n_refs`` reference sets drawn uniformly in the box of ``X``'s principal axes; the
+    smallest k with gap(k) >= gap(k + 1) - s(k + 1) (``high`` if none). Unlike the silhouette
+    it can answer 1. Returns the number and the gap per k (for the log).
+
+    This is how methods choose the number of generators when ``n_generators`` is null: it is
+    estimated from the images, never given."""
+    from sklearn.cluster import KMeans
+
+    X = np.asarray(X, dtype=np.float64)
+    low, high = max(1, low), min(high, len(X) - 1)
+    if high <= low:
+        return max(1, min(low, len(X))), {}
+    rng = np.random.default_rng(random_state)
+    centred = X - X.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    rotated = centred @ axes.T
+    box = rotated.min(axis=0), rotated.max(axis=0)
+    references = [rng.uniform(*box, size=rotated.shape) @ axes for _ in range(n_refs)]
+
+    def log_w(rows: np.ndarray, k: int, n_init: int) -> float:
+        if k == 1:
+            inertia = ((rows - rows.mean(axis=0)) ** 2).sum()
+        else:
+            model = KMeans(k, n_init=n_init, random_state=random_state).fit(rows)
+            inertia = model.inertia_
+        return float(np.log(max(inertia, 1e-12)))
+
+    gap, spread = {}, {}
+    for k in range(low, high + 2):
+        if k > len(X) - 1:
+            break
+        reference = np.array([log_w(r, k, 3) for r in references])
+        gap[k] = float(reference.mean() - log_w(centred, k, 10))
+        spread[k] = float(reference.std() * np.sqrt(1 + 1 / n_refs))
+    for k in range(low, high + 1):
+        if k + 1 in gap and gap[k] >= gap[k + 1] - spread[k + 1]:
+            return k, gap
+    return high, gap
+
+
 class KMeansAttribution:
     """k-means on (standardised, optionally PCA-reduced) features of all rows, then named.
+
+    With ``n_generators`` None (unknown) the number of clusters is estimated by
+    :func:`estimate_clusters` between the known generators and ``max_new`` more
+    (``n_generators_``).
 
     With ``standardise=False`` and no PCA it clusters the rows as given: the paper's winning run
     clusters the 2-D t-SNE coordinates this way (``tsne_kmeans``).
@@ -123,14 +175,16 @@ class KMeansAttribution:
 
     def __init__(
         self,
-        n_generators: int,
+        n_generators: int | None,
         pca: int | None = 50,
         n_init: int = 10,
         standardise: bool = True,
         new_label: str | None = None,
         random_state: int = 0,
+        max_new: int = MAX_NEW,
     ):
         self.n_generators = n_generators
+        self.max_new = max_new
         self.pca = pca
         self.n_init = n_init
         self.standardise = standardise
@@ -144,9 +198,14 @@ class KMeansAttribution:
         training_mask(y)
         if self.standardise:
             X = make_reducer(self.pca, *X.shape, self.random_state).fit_transform(X)
-        if len(X) < self.n_generators:
-            raise AttributionError(f"{len(X)} rows cannot form {self.n_generators} clusters")
-        kmeans = KMeans(self.n_generators, n_init=self.n_init, random_state=self.random_state)
+        count = self.n_generators
+        if count is None:  # unknown: the known generators and up to max_new unseen ones
+            known = len({str(label) for label in y if label is not None})
+            count, _ = estimate_clusters(X, known, known + self.max_new, 10, self.random_state)
+        self.n_generators_ = count
+        if len(X) < count:
+            raise AttributionError(f"{len(X)} rows cannot form {count} clusters")
+        kmeans = KMeans(count, n_init=self.n_init, random_state=self.random_state)
         self.clusters_ = kmeans.fit_predict(X)
         self.mapping_ = map_clusters(self.clusters_, y, self.new_label)
         self.labels_ = np.array([self.mapping_[c] for c in self.clusters_], dtype=object)
@@ -167,8 +226,11 @@ METHOD_INPUT = {
 NEEDS_REAL = frozenset({"subsets"})
 
 
-def make_method(name: str, n_generators: int, settings: dict, new_label: str | None, seed: int):
-    """An attribution method from its config name and its config settings."""
+def make_method(
+    name: str, n_generators: int | None, settings: dict, new_label: str | None, seed: int
+):
+    """An attribution method from its config name and its config settings; ``n_generators``
+    None: unknown, estimated by the method (:func:`estimate_clusters`)."""
     if name not in METHODS:
         raise AttributionError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
     if name == "tsne_kmeans":

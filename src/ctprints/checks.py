@@ -212,16 +212,11 @@ MIN_TRAINING_GENERATORS = {
 }
 
 
-def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int:
+def _checked_labels(name: str, spec: dict, labels: list[str], methods) -> int | None:
     """Check n_generators, openset's and novelty's needs and new_label against the labels."""
-    declared = spec["task2"].get("n_generators")
+    declared = spec["task2"].get("n_generators")  # None: unknown, estimated by each method
     key = f"datasets.{name}.task2.n_generators"
-    if declared is None:
-        raise ConfigError(
-            f"{key}: required for attribution (known plus unseen generators; "
-            f"{len(labels)} have training folders)"
-        )
-    if declared < len(labels):
+    if declared is not None and declared < len(labels):
         raise ConfigError(
             f"{key}: {declared} is smaller than the {len(labels)} training folders "
             f"({', '.join(labels)})"
@@ -274,8 +269,9 @@ def _pseudo_plan(
 ) -> tuple[tuple[str, ...], int | None]:
     """A dataset's training rounds and, for the weakest source, how many images it labels."""
     source = train["pseudo"]["source"]
-    unseen = n_generators - len(labels)
-    # Round 1 learns the unseen generator; a dataset without one has only round 0.
+    # Round 1 learns the unseen generator; a dataset without one has only round 0. Where the
+    # number is unknown, round 1 learns one, as the paper defined it.
+    unseen = 1 if n_generators is None else n_generators - len(labels)
     if source == "none" or unseen < 1:
         return ("round0",), None
     if source != "weakest":

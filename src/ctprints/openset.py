@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ctprints.attribution import make_reducer, new_labels, training_mask
+from ctprints.attribution import (
+    MAX_NEW,
+    estimate_clusters,
+    make_reducer,
+    new_labels,
+    training_mask,
+)
 from ctprints.errors import AttributionError
 from ctprints.neighbours import nearest
 
@@ -34,20 +40,29 @@ class OpenSetAttribution:
     over all folds is used. A distance rule rather than the classifier's confidence: softmax
     probabilities stay high far away from every training generator, which is exactly where an
     unseen generator's images lie. Needs at least three training generators.
+
+    With ``n_generators`` None (unknown), the number of new generators is estimated among the
+    rejected rows (:meth:`_count_new`): none where fewer than ``min_new`` rows are rejected
+    (they keep the classifier's names), else the gap statistic's choice of 1 to ``max_new``.
+    ``n_new_`` records the number used.
     """
 
     name = "openset"  # how error messages call the method
 
     def __init__(
         self,
-        n_generators: int,
+        n_generators: int | None,
         pca: int | None = 50,
         C: float = 1.0,
         k: int = 5,
         new_label: str | None = None,
         random_state: int = 0,
+        max_new: int = MAX_NEW,
+        min_new: int = 10,
     ):
         self.n_generators = n_generators
+        self.max_new = max_new
+        self.min_new = min_new
         self.pca = pca
         self.C = C
         self.k = k
@@ -112,6 +127,18 @@ class OpenSetAttribution:
         self.classifier_ = LogisticRegression(C=self.C, max_iter=5000).fit(reference, labels)
         return reference, self.reducer_.transform(X)
 
+    def _count_new(self, rows: np.ndarray, known: list) -> int:
+        """How many new generators the candidate new ``rows`` hold: ``n_generators`` minus the
+        known ones where given; where unknown, none with fewer than ``min_new`` rows, else
+        :func:`ctprints.attribution.estimate_clusters` between 1 and ``max_new``."""
+        if self.n_generators is not None:
+            return max(0, self.n_generators - len(known))
+        if len(rows) < max(self.min_new, 2):
+            return 0
+        count, gap = estimate_clusters(rows, 1, self.max_new, 10, self.random_state)
+        self.new_gap_ = gap
+        return count
+
     def _split_new(self, rows: np.ndarray, n_new: int) -> np.ndarray:
         """Which of ``n_new`` new generators each of ``rows`` belongs to (k-means above one)."""
         from sklearn.cluster import KMeans
@@ -138,7 +165,11 @@ class OpenSetAttribution:
         if threshold is not None:
             distance = self._knn_distance(Z[train], Z, exclude_self=False)
             rejected = (~train) & (distance > threshold)
-        n_new = max(0, self.n_generators - len(known))
+        given = self.n_generators is not None
+        n_new = self._count_new(Z[rejected], known) if rejected.any() or given else 0
+        if self.n_generators is None and n_new == 0:
+            rejected[:] = False  # too few to be a generator: they keep the classifier's names
+        self.n_new_ = n_new
         names = new_labels(known, n_new, self.new_label)
         labels = np.asarray(y, dtype=object)[train]
         clusters = np.array([known.index(label) for label in predicted])
@@ -247,7 +278,8 @@ class SubsetAttribution(OpenSetAttribution):
         train, labels, known = self._training_labels(y)
         real_X, real_labels = self._real_subsets(X.shape[1], real_X, real_labels, known)
         threshold = None
-        if self.n_generators > len(known):
+        unknown = self.n_generators is None and len(known) >= 3  # rejection needs three
+        if unknown or (self.n_generators or 0) > len(known):
             threshold = self._fit_threshold(X[train], labels)
         self.reducer_ = make_reducer(self.pca, int(train.sum()), X.shape[1], self.random_state)
         self.reducer_.fit(X[train])
@@ -285,7 +317,9 @@ class NoveltyAttribution(OpenSetAttribution):
     (Girish et al., 2021) whose rejection is the two-sample test. Rows are standardised and
     PCA-reduced on the training rows as in :class:`OpenSetAttribution`. With no unseen
     generator it is that
-    classifier without rejection. ``class_tests_`` records each class's test.
+    classifier without rejection. ``class_tests_`` records each class's test. With
+    ``n_generators`` None (unknown) every class is tested, and the number of new generators
+    among the flagged rows is estimated as in :class:`OpenSetAttribution` (``n_new_``).
     """
 
     name = "novelty"
@@ -335,10 +369,10 @@ class NoveltyAttribution(OpenSetAttribution):
         reference, Z = self._fit_classifier(X, train, labels)
         predicted = self.classifier_.predict(Z).astype(object)
         test = np.flatnonzero(~train)
-        n_new = max(0, self.n_generators - len(known))
+        given = None if self.n_generators is None else max(0, self.n_generators - len(known))
         new = np.zeros(len(Z), dtype=bool)
         self.class_tests_ = []
-        if n_new:
+        if given is None or given:  # unknown: test every class, as if some were unseen
             for k in known:
                 named = test[predicted[test] == k]
                 # the 5-fold test needs five rows on each side (else a fold lacks one)
@@ -358,6 +392,8 @@ class NoveltyAttribution(OpenSetAttribution):
                         "flagged": int(flagged.sum()),
                     }
                 )
+        n_new = self._count_new(Z[new], known) if new.any() or given else 0
+        self.n_new_ = n_new
         names = new_labels(known, n_new, self.new_label)
         if n_new and new.sum() >= n_new:
             new_clusters = self._split_new(Z[new], n_new)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ctprints.attribution import NEEDS_REAL, new_labels
+from ctprints.attribution import MAX_NEW, NEEDS_REAL, new_labels
 from ctprints.datasets import (
     Source,
 )
@@ -33,7 +33,7 @@ class Task2Plan:
     """What Task 2 means for one dataset."""
 
     labels: tuple[str, ...]  # labels of the training folders, in source order
-    n_generators: int  # known plus unseen
+    n_generators: int | None  # known plus unseen; None: unknown, estimated by each method
     new_label: str | None
     size: int  # network input size
     epochs: int  # training epochs per round
@@ -50,7 +50,10 @@ class Task2Plan:
     def truth_labels(self) -> list[str]:
         """The labels Task 2 ground truth may use: the training labels and the names the runs give
         the unseen generators (the only names a run can submit, since accuracy compares names)."""
-        unseen = self.n_generators - len(self.labels)
+        if self.n_generators is None:  # unknown: any name a method may give (attribution.MAX_NEW)
+            unseen = MAX_NEW
+        else:
+            unseen = self.n_generators - len(self.labels)
         return [*self.labels, *new_labels(list(self.labels), unseen, self.new_label)]
 
 

@@ -33,4 +33,8 @@ log.info("cluster names: %s", {int(k): str(v) for k, v in method.mapping_.items(
 for name in ("threshold_", "validation_balanced_accuracy_", "nearest_subset_accuracy_"):
     if hasattr(method, name):
         log.info("%s = %.4f", name, getattr(method, name))
+if snakemake.params.n_generators is None:  # unknown: what the method estimated
+    for name in ("n_generators_", "n_new_"):
+        if hasattr(method, name):
+            log.info("%s (estimated) = %d", name, getattr(method, name))
 log.info("test labels:\n%s", rows[rows.split == "test"].label.value_counts().to_string())
