@@ -13,7 +13,7 @@ from ctprints.attribution import (
     new_labels,
     task2_real_rows,
 )
-from ctprints.metrics import attribution_metrics, hungarian_accuracy
+from ctprints.metrics import attribution_metrics, hungarian_accuracy, match_unseen
 from ctprints.openset import OpenSetAttribution, SubsetAttribution
 
 
@@ -135,6 +135,40 @@ def test_scores_are_label_sensitive_but_hungarian_accuracy_is_not() -> None:
     scores = attribution_metrics(truth, swapped)
     assert scores["accuracy"] == 0.0 and scores["hungarian_accuracy"] == 1.0
     assert scores["ari"] == 1.0 and hungarian_accuracy(truth, truth) == 1.0
+
+
+def test_accuracy_has_the_exact_interval_over_images() -> None:
+    scores = attribution_metrics(["a"] * 200, ["a"] * 200)
+    # 200 of 200: Clopper-Pearson 0.9817-1, not the bootstrap's 1-1
+    assert scores["accuracy"] == 1.0 and scores["accuracy_ci_high"] == 1.0
+    assert scores["accuracy_ci_low"] == pytest.approx(0.9817, abs=1e-4)
+    assert scores["scoring"] == "names"
+
+
+def test_two_unseen_generators_are_scored_by_matching_the_new_names() -> None:
+    known = ["model_1", "model_2"]
+    truth = ["model_1", "model_2", "model_3", "model_3", "model_4", "model_4"]
+    # the method found both unseen generators but called them the other way round
+    swapped = ["model_1", "model_2", "model_4", "model_4", "model_3", "model_3"]
+    scores = attribution_metrics(truth, swapped, known=known)
+    assert scores["accuracy"] == 1.0 and scores["scoring"] == "unseen matched"
+    assert attribution_metrics(truth, swapped)["accuracy"] == pytest.approx(2 / 6)
+    # one new name (the paper's round 1 learns one) is matched to one unseen generator only;
+    # a known name is never renamed
+    one = ["model_1", "model_1", "model_3", "model_3", "model_3", "model_3"]
+    assert attribution_metrics(truth, one, known=known)["accuracy"] == pytest.approx(3 / 6)
+    # a third new name is left over once a and b are matched: it names nothing right, even
+    # where it reads like the truth's name (index 6)
+    truth = [*truth, "model_4"]
+    three = ["model_1", "model_2", "a", "a", "b", "b", "model_4"]
+    assert list(match_unseen(truth, three, known)[2:]) == [
+        "model_3",
+        "model_3",
+        "model_4",
+        "model_4",
+        "unmatched:model_4",
+    ]
+    assert attribution_metrics(truth, three, known=known)["accuracy"] == pytest.approx(6 / 7)
 
 
 def _real_subsets(X, truth, names, per: int = 10, seed: int = 1):

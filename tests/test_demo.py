@@ -210,6 +210,17 @@ def test_unseen_sibling_is_a_second_generator_of_task2_family_on_other_patients(
     assert set(sibling.patients).isdisjoint(first.patients)
 
 
+def test_two_unseen_hides_the_last_family_and_a_sibling_of_a_known_one() -> None:
+    plan = plan_demo(scenario_config("two_unseen", family="vae"), 0)
+    assert plan.task2_labels == [f"model_{k}" for k in range(1, 6)]
+    assert plan.task2_unseen == ["model_4", "model_5"]
+    assert plan.task2_known() == ["model_1", "model_2", "model_3"]
+    families = [plan.instances[f"task2_{label}"].family for label in plan.task2_labels]
+    assert families == ["upconv_gan", "resize_gan", "vae", "ddpm", "vae"]
+    sibling, known = plan.instances["task2_model_5"], plan.instances["task2_model_3"]
+    assert set(sibling.patients).isdisjoint(known.patients)
+
+
 def test_single_family_scenarios_default_to_the_vae() -> None:
     """Without `family`, the seeds, subsets and sibling generators are VAEs (see _family)."""
     config = scenario_config("seeds")
@@ -235,12 +246,22 @@ def test_the_families_scenario_is_todays_demo() -> None:
         ),
         (
             {"scenario": "unseen_sibling", "unseen": 2},
-            "demo.task2.unseen: 2; the unseen_sibling scenario has exactly one",
+            "demo.task2.unseen: 2; the unseen_sibling scenario has exactly 1 unseen",
         ),
         ({"scenario": "seeds", "family": "gan"}, "demo.task2.family: unknown generator family"),
         (
             {"scenario": "unseen_sibling", "families": ["upconv_gan", "ddpm"], "family": "vae"},
-            "demo.task2.family: 'vae' is not among demo.task2.families (upconv_gan, ddpm)",
+            "demo.task2.family: 'vae' is not among the known families of demo.task2.families "
+            "(upconv_gan, ddpm)",
+        ),
+        (
+            {"scenario": "two_unseen", "family": "ddpm"},
+            "demo.task2.family: 'ddpm' is not among the known families of demo.task2.families "
+            "(upconv_gan, resize_gan, vae)",
+        ),
+        (
+            {"scenario": "two_unseen", "unseen": 1},
+            "demo.task2.unseen: 1; the two_unseen scenario has exactly 2 unseen",
         ),
         ({"scenario": "seeds", "unseen": 4}, "demo.task2.unseen: 4 unseen of 4 generators"),
     ],

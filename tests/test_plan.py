@@ -274,7 +274,6 @@ def test_a_custom_dataset_is_planned_from_its_folders(custom) -> None:
     [
         ({"task2.n_generators": 2}, "datasets.clef.task2.n_generators: 2 is smaller than"),
         ({"task2.new_label": "model_2"}, "datasets.clef.task2.new_label: 'model_2' is already"),
-        ({"task2.n_generators": 5}, "task2.train.pseudo.source: weakest labels one unseen"),
         ({"task1.group1.patients": "nowhere.csv"}, "datasets.clef.task1.group1.patients:"),
         ({"image_size": None}, "task2.train.size: null trains at the image size"),
         ({"task2.test": "missing"}, "datasets.clef.task2.test: folder"),
@@ -411,7 +410,14 @@ def test_the_study_plans_every_scenario_at_every_seed() -> None:
     plan = build_plan(config_with(**{"study.seeds": [4, 7]}))
     assert list(plan.study) == [
         f"study_{scenario}_s{seed}"
-        for scenario in ("families", "subsets", "subsets_unseen", "seeds", "unseen_sibling")
+        for scenario in (
+            "families",
+            "subsets",
+            "subsets_unseen",
+            "seeds",
+            "unseen_sibling",
+            "two_unseen",
+        )
         for seed in (4, 7)
     ]
     subsets = plan.datasets["study_subsets_s7"]
@@ -430,6 +436,11 @@ def test_the_study_plans_every_scenario_at_every_seed() -> None:
     assert plan.skipped_methods("study_seeds_s4") == ["subsets"]
     sibling = plan.datasets["study_unseen_sibling_s4"].task2
     assert sibling.n_generators == 5 and sibling.unseen_label == "model_5"
+    # two unseen: round 1 still learns one pseudo-labelled class, as the paper's did
+    two = plan.datasets["study_two_unseen_s4"].task2
+    assert two.labels == ("model_1", "model_2", "model_3") and two.n_generators == 5
+    assert two.rounds == ("round0", "round1") and two.unseen_label == "model_4"
+    assert two.truth_labels[3:] == ["model_4", "model_5"]
     files = plan.study_files()
     assert "results/study_subsets_unseen_s4/evaluation/task2.tsv" in files
     assert "results/study_families_s7/evaluation/task1.tsv" in files

@@ -49,7 +49,7 @@ rule evaluate_task2:
         runtime=per_attempt(10),
     params:
         runs=task2_run_table,
-        seed=dataset_seed,
+        known=lambda wildcards: list(task2_of(wildcards).labels),
     script:
         "../scripts/evaluate_task2.py"
 

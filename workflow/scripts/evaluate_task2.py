@@ -14,7 +14,7 @@ for info, path in zip(snakemake.params.runs, snakemake.input.runs, strict=True):
     # The run file must name exactly the images the truth names, once each.
     predicted = read_run(path, task=2, expected_ids=ids)
     scores = attribution_metrics(
-        [truth[i] for i in ids], [predicted[i] for i in ids], seed=snakemake.params.seed
+        [truth[i] for i in ids], [predicted[i] for i in ids], known=snakemake.params.known
     )
     rows.append({**info, **scores})
 table = pd.DataFrame(rows).sort_values(["accuracy", "nmi"], ascending=False)

@@ -116,7 +116,14 @@ SCENARIOS = {
         "one known generator per family in task2.families, and an unseen second generator of "
         "task2.family (one of them) trained on other patients",
     ),
+    "two_unseen": Scenario(
+        "2023",
+        2,
+        "as unseen_sibling, but the last family's generator is unseen too: two unseen "
+        "generators, one of a new family and a sibling of a known one",
+    ),
 }
+SIBLING_SCENARIOS = ("unseen_sibling", "two_unseen")  # a second generator of task2.family
 
 
 @dataclass
@@ -290,7 +297,7 @@ def task2_generators(task2: dict[str, Any]) -> int:
     scenario = _scenario(task2)
     if scenario == "families":
         return len(task2["families"])
-    if scenario == "unseen_sibling":
+    if scenario in SIBLING_SCENARIOS:
         return len(task2["families"]) + 1
     return task2.get("generators") or 4
 
@@ -307,22 +314,22 @@ def _check_task2(task2: dict[str, Any], scale: Scale) -> None:
         _check_family(f"demo.task2.families[{index}]", family)
     _check_family("demo.task2.family", _family(task2))
     repeated = sorted({f for f in families if families.count(f) > 1})
-    if repeated and scenario in ("families", "unseen_sibling"):
+    if repeated and scenario in ("families", *SIBLING_SCENARIOS):
         raise DemoConfigError(
             f"demo.task2.families: {', '.join(repeated)} listed twice; task 2 asks which "
             "generator made an image, so each needs its own family"
         )
     generators, unseen = task2_generators(task2), task2_unseen(task2)
-    if scenario == "unseen_sibling" and _family(task2) not in families:
+    if scenario in SIBLING_SCENARIOS and _family(task2) not in families[: generators - unseen]:
         raise DemoConfigError(
-            f"demo.task2.family: {_family(task2)!r} is not among demo.task2.families "
-            f"({', '.join(families)}); the unseen_sibling scenario's unseen generator is a second "
-            "generator of a known family"
+            f"demo.task2.family: {_family(task2)!r} is not among the known families of "
+            f"demo.task2.families ({', '.join(families[: generators - unseen])}); the "
+            f"{scenario} scenario's sibling is a second generator of a known family"
         )
-    if scenario == "unseen_sibling" and unseen != 1:
+    if scenario in SIBLING_SCENARIOS and unseen != SCENARIOS[scenario].unseen:
         raise DemoConfigError(
-            f"demo.task2.unseen: {unseen}; the unseen_sibling scenario has exactly one unseen "
-            "generator (leave unseen null)"
+            f"demo.task2.unseen: {unseen}; the {scenario} scenario has exactly "
+            f"{SCENARIOS[scenario].unseen} unseen generator(s) (leave unseen null)"
         )
     if not 0 <= unseen < generators:
         raise DemoConfigError(
@@ -418,7 +425,7 @@ def _task2_recipe(task2: dict[str, Any], scale: Scale) -> list[tuple[str, str, i
     count = task2_generators(task2)
     if scenario == "families":
         recipe = [(family_k, scale.task2_patients) for family_k in task2["families"]]
-    elif scenario == "unseen_sibling":
+    elif scenario in SIBLING_SCENARIOS:
         families = list(task2["families"]) + [family]
         recipe = [(f, scale.task2_patients) for f in families]
     elif scenario == "seeds":
