@@ -86,7 +86,7 @@ def task2_section(
         by_run = table.set_index("run")
         lines += [
             f"{int(best['n'])} test images. Accuracy is the share attributed to the right "
-            "generator, with a bootstrap 95% confidence interval over images.",
+            "generator, with its exact (Clopper-Pearson) 95% interval over images.",
             "",
             _best_line(best, tied, "accuracy", "accuracy", _describe(best)),
         ]
