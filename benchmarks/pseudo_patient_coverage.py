@@ -70,7 +70,7 @@ def main() -> None:
     rows = []
     for delta in args.deltas:
         truth = 0.5 if delta == 0 else population_auc(base, real["patient"], delta, rng)
-        for sim in tqdm(range(args.sims), desc=f"delta {delta}", file=sys.stderr):
+        for _ in tqdm(range(args.sims), desc=f"delta {delta}", file=sys.stderr):
             drawn = rng.choice(names, args.patients, replace=False)
             members = drawn[: args.patients // 2]
             rows_ = np.flatnonzero(np.isin(real["patient"], drawn))
