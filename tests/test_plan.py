@@ -213,6 +213,10 @@ def test_fill_leaves_the_other_wildcards() -> None:
         ({"study.scenarios": ["families", "gans"]}, "study.scenarios[1]: unknown scenario 'gans'"),
         ({"study.scale": "huge"}, "study.scale: unknown scale 'huge'"),
         (
+            {"study.scenarios": ["families", "seeds"], "study.primary.candidate": "novelty_pixels"},
+            "study.primary.scenarios[1]: 'subsets_unseen' is not among study.scenarios",
+        ),
+        (
             {"datasets.study": {"builder": "demo"}, "run_datasets": ["study"]},
             "datasets.study: the name is taken by the study",
         ),

@@ -311,11 +311,12 @@ def test_rule_script(study, tmp_path) -> None:
         markdown=str(out / "leaderboard.md"),
         figure=str(out / "leaderboard.png"),
         task1_figure=str(out / "leaderboard_task1.png"),
+        primary=str(out / "primary.tsv"),
     )
     snakemake = SimpleNamespace(
         scriptdir=str(REPO / "workflow" / "scripts"),
         log=[str(tmp_path / "logs" / "study.log")],
-        params=SimpleNamespace(datasets=study),
+        params=SimpleNamespace(datasets=study, primary={"candidate": None, "scenarios": []}),
         output=output,
     )
     # The script sends stdout, stderr and logging to its log file: put them back afterwards.
@@ -337,6 +338,9 @@ def test_rule_script(study, tmp_path) -> None:
         logging.root.setLevel(level)
     assert is_png(Path(output.figure)) and is_png(Path(output.task1_figure))
     assert "openset_pixels" in Path(output.markdown).read_text()
+    # no candidate registered: primary.tsv holds its header only
+    assert Path(output.primary).read_text().startswith("candidate\tbaseline\t")
+    assert len(Path(output.primary).read_text().splitlines()) == 1
     assert "best run against the paper's" in (tmp_path / "logs" / "study.log").read_text()
 
 

@@ -94,6 +94,13 @@ def _study_specs(config: dict) -> dict[str, tuple[dict, tuple[str, int]]]:
         raise ConfigError(
             f"study.scale: unknown scale {study['scale']!r}; known: {', '.join(SCALES)}"
         )
+    if study["primary"]["candidate"] is not None:
+        for index, scenario in enumerate(study["primary"]["scenarios"]):
+            if scenario not in study["scenarios"]:
+                raise ConfigError(
+                    f"study.primary.scenarios[{index}]: {scenario!r} is not among "
+                    f"study.scenarios ({', '.join(study['scenarios'])})"
+                )
     specs = {}
     for scenario in study["scenarios"]:
         for seed in study["seeds"]:

@@ -65,6 +65,7 @@ class Paths:
     leaderboard_md: str = f"results/{STUDY}/leaderboard.md"
     leaderboard_plot: str = f"results/{STUDY}/leaderboard.png"
     leaderboard_task1_plot: str = f"results/{STUDY}/leaderboard_task1.png"
+    primary: str = f"results/{STUDY}/primary.tsv"
 
 
 PATHS = Paths()

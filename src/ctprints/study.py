@@ -555,17 +555,32 @@ def write_study(
     markdown: str | Path,
     figure: str | Path,
     task1_figure: str | Path,
+    primary: str | Path | None = None,
+    registered: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every output of a study from its datasets (:func:`collect`): all four files are moved
-    into place together at the end, so a failure leaves none of them. Returns both boards."""
+    """Every output of a study from its datasets (:func:`collect`): all files are moved into
+    place together at the end, so a failure leaves none of them. ``registered`` (the config's
+    ``study.primary``: candidate, scenarios) adds the primary hypothesis
+    (:func:`ctprints.confirm.primary_test`) to the markdown and to ``primary`` (a header only
+    where no candidate is registered). Returns both boards."""
+    from ctprints.confirm import PRIMARY_COLUMNS, primary_markdown, primary_test
+
     task2_long, task1_long = collect(datasets)
     board, task1 = leaderboard(task2_long), task1_leaderboard(task1_long)
+    registered = registered or {}
+    hypothesis = pd.DataFrame(columns=PRIMARY_COLUMNS)
+    if registered.get("candidate"):
+        hypothesis = primary_test(task2_long, registered["candidate"], registered["scenarios"])
     with ExitStack() as stack:
         paths = [stack.enter_context(atomic_output(p)) for p in (table, markdown, figure)]
         task1_path = stack.enter_context(atomic_output(task1_figure))
         write_leaderboard(task2_long, task1_long, paths[0], paths[1])
         with open(paths[1], "a") as handle:
             handle.write(signal_markdown(signal_summary(datasets)))
+            handle.write(primary_markdown(hypothesis, registered.get("scenarios", [])))
+        if primary is not None:
+            primary_path = stack.enter_context(atomic_output(primary))
+            hypothesis.to_csv(primary_path, sep="\t", index=False, float_format="%.4g")
         plot_leaderboard(board, paths[2])
         plot_task1(task1, task1_path)
     return board, task1

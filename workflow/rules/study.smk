@@ -25,6 +25,7 @@ rule study_leaderboard:
             category="Study",
             labels={"figure": "Task 1 AUC by attack"},
         ),
+        primary=PATHS.primary,
     log:
         "logs/study_leaderboard/study.log",
     conda:
@@ -35,5 +36,6 @@ rule study_leaderboard:
         runtime=per_attempt(10),
     params:
         datasets=PLAN.study_datasets(),
+        primary=lookup(dpath="study/primary", within=config),
     script:
         "../scripts/study_leaderboard.py"

@@ -13,9 +13,16 @@ board, task1 = write_study(
     markdown=output.markdown,
     figure=output.figure,
     task1_figure=output.task1_figure,
+    primary=output.primary,
+    registered=snakemake.params.primary,
 )
 if not board.empty:
     log.info("task 2, best run against the paper's:\n%s", best_by_scenario(board).to_string())
 log.info(
-    "wrote %s, %s, %s and %s", output.table, output.markdown, output.figure, output.task1_figure
+    "wrote %s, %s, %s, %s and %s",
+    output.table,
+    output.markdown,
+    output.figure,
+    output.task1_figure,
+    output.primary,
 )
