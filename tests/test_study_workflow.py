@@ -10,7 +10,7 @@ from conftest import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-SCENARIOS = ("families", "subsets", "subsets_unseen", "seeds", "unseen_sibling")
+SCENARIOS = ("families", "subsets", "subsets_unseen", "seeds", "unseen_sibling", "two_unseen")
 
 
 def _study_config(workdir: Path, **study) -> None:
@@ -62,10 +62,15 @@ def test_subsets_scenarios_write_the_2025_layout(built) -> None:
 
 
 def test_the_other_scenarios_write_the_2023_layout(built) -> None:
-    for scenario, labels in (("seeds", 4), ("unseen_sibling", 5), ("families", 4)):
+    for scenario, known, labels in (
+        ("seeds", 3, 4),
+        ("unseen_sibling", 4, 5),
+        ("families", 3, 4),
+        ("two_unseen", 3, 5),
+    ):
         task2 = built / f"data/study_{scenario}_s0/task2"
         assert _entries(task2) == ["test", "train"]
-        assert _entries(task2 / "train") == [f"model_{k}" for k in range(1, labels)]
+        assert _entries(task2 / "train") == [f"model_{k}" for k in range(1, known + 1)]
         truth = pd.read_csv(task2.parent / "ground_truth/task2.csv", header=None, dtype=str)
         assert sorted(set(truth[1])) == [f"model_{k}" for k in range(1, labels + 1)]
     # Task 1 is built for families only, with each group's truth split from one table.
@@ -93,10 +98,10 @@ def test_the_subsets_method_submits_a_label_for_every_test_image(built) -> None:
 def test_the_study_plans_every_run_and_only_evaluation_reads_the_truth(built) -> None:
     result = run_snakemake(built, "-n", "--forceall", "study")
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
-    assert jobs["study_leaderboard"] == "1" and jobs["demo_layout"] == "5"
-    assert jobs["evaluate_task2"] == "5" and jobs["evaluate_task1"] == "1"
+    assert jobs["study_leaderboard"] == "1" and jobs["demo_layout"] == "6"
+    assert jobs["evaluate_task2"] == "6" and jobs["evaluate_task1"] == "1"
     # 5 methods x 4 embedders on the two subsets datasets, 4 (all but subsets) elsewhere.
-    assert jobs["cluster"] == str(2 * 20 + 3 * 16)
+    assert jobs["cluster"] == str(2 * 20 + 4 * 16)
     # The leaderboard summarises evaluation tables and signal reports: evaluation too.
     allowed = re.compile(r"^(demo_|evaluate|confusion|roc|study|all$)")
     forbidden = re.compile(r"ground_truth|results/study_\w+/build")
