@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from ctprints.audit.gate import check_budget, gate_table, patients_needed, tpr_at, verdict
+from ctprints.audit.gate import (
+    check_budget,
+    gate_table,
+    patients_needed,
+    threshold_rank,
+    tpr_at,
+    tpr_bounds,
+    verdict,
+)
 
 CANDIDATES = 6
 
@@ -68,7 +76,46 @@ def test_a_group_at_the_budget_passes_at_most_alpha_of_the_time() -> None:
 
 def test_a_clear_leak_fails_and_no_leak_passes_with_enough_patients() -> None:
     assert _rates(40, 40, 0.95, 50, seed=3)["fail"] == 1.0
-    assert _rates(400, 400, 0.5, 30, seed=4)["pass"] >= 0.8
+    assert _rates(800, 800, 0.5, 30, seed=4)["pass"] >= 0.8
+    # the AUC alone is shown within 0.6 with fewer: TPR at 1% FPR needs the larger holdout
+    assert _rates(400, 400, 0.5, 30, seed=4, max_tpr_at_1pct_fpr=None)["pass"] >= 0.8
+
+
+def test_threshold_ranks_err_on_the_safe_side() -> None:
+    """Hand-computed from Binomial(n, 0.01) tails. n = 100: P(count >= 4) = 0.018 <= 0.025 but
+    P(count >= 3) = 0.079, so the pass side's threshold is the 4th highest holdout score (rank
+    3); P(count = 0) = 0.366, so no threshold vouches for a lower bound. n = 1000:
+    P(count <= 3) = 0.0101 <= 0.0125 < P(count <= 4) = 0.0287, so rank 3 again, now the fail
+    side's."""
+    assert threshold_rank(100, 0.01, 0.025, "high") == 3
+    assert threshold_rank(100, 0.01, 0.025, "low") is None
+    assert threshold_rank(1000, 0.01, 0.0125, "low") == 3
+    # one holdout unit is over the true threshold with P 0.01 > 0.005: no rank is safe, and
+    # every member counts as found
+    assert threshold_rank(1, 0.01, 0.005, "high") is None
+
+
+def _tail_leak(rng, n: int, tpr: float):
+    """n members and n holdout units whose true TPR at 1% FPR is ``tpr`` and whose AUC stays
+    near 0.5: a share of members is memorised (scored far above every holdout unit)."""
+    members = rng.normal(size=n)
+    members[rng.random(n) < (tpr - 0.01) / 0.99] += 8
+    return np.r_[members, rng.normal(size=n)], np.r_[np.ones(n, int), np.zeros(n, int)]
+
+
+def test_tpr_bounds_hold_their_level_though_the_threshold_is_estimated() -> None:
+    """At a true TPR of exactly 0.05, each one-sided bound at alpha 0.05 excludes it at most
+    alpha of the time. Treating the holdout's 1% threshold as fixed, as the gate did before,
+    put the lower bound over 0.05 in 9.4% of 2,000 such groups (above the 8.3% limit here)."""
+    rng = np.random.default_rng(11)
+    sims, over, under = 400, 0, 0
+    for _ in range(sims):
+        scores, labels = _tail_leak(rng, 400, 0.05)
+        low, high = tpr_bounds(scores, labels, 0.01, 0.05, 0.05)
+        over, under = over + (low > 0.05), under + (high < 0.05)
+    assert over / sims <= _limit(0.05, sims) and under / sims <= _limit(0.05, sims)
+    scores, labels = _tail_leak(rng, 400, 0.3)
+    assert tpr_bounds(scores, labels, 0.01, 0.05, 0.05)[0] > 0.2  # a real tail leak is seen
 
 
 def test_too_few_patients_are_inconclusive_either_way() -> None:

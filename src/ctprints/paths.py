@@ -61,6 +61,7 @@ class Paths:
     summary: str = "results/{dataset}/summary.md"
     audit: str = "results/{dataset}/audit/{group}/{name}"  # name: one of AUDIT_FILES
     calibration: str = "results/{dataset}/audit/{group}/calibration/{name}"  # CALIBRATION_FILES
+    family_calibration: str = "results/{dataset}/audit/family_calibration.tsv"
     leaderboard: str = f"results/{STUDY}/leaderboard.tsv"
     leaderboard_md: str = f"results/{STUDY}/leaderboard.md"
     leaderboard_plot: str = f"results/{STUDY}/leaderboard.png"

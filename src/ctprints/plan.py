@@ -505,13 +505,22 @@ class RunPlan:
         ]
 
     def calibration_files(self) -> list[str]:
-        """Every audited group's calibration files (target audit_calibration)."""
+        """Every audited group's calibration files and every audited dataset's family-wise
+        table (target audit_calibration)."""
         return [
             fill(self.paths.calibration, dataset=dataset, group=group, name=name)
             for dataset, groups in self.audit_groups.items()
             for group in groups
             for name in CALIBRATION_FILES.values()
-        ]
+        ] + [fill(self.paths.family_calibration, dataset=dataset) for dataset in self.audit_groups]
+
+    def audit_group_files(self, dataset: str, name: str) -> dict[str, str]:
+        """Group -> its audit file ``name`` (a key of AUDIT_FILES), for every audited group of
+        ``dataset``, in config order."""
+        return {
+            group: self.audit_file(dataset, group, name)
+            for group in self.audit_groups.get(dataset, ())
+        }
 
     def audit_verdicts(self) -> dict[str, str]:
         """``input_key("verdict", dataset, group)`` -> its verdict.json (target audit_gate)."""

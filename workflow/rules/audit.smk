@@ -97,3 +97,32 @@ rule audit_calibration_group:
         seed=dataset_seed,
     script:
         "../scripts/audit_calibration.py"
+
+
+# Target audit_calibration: how often one audit of this dataset's groups gets any group wrong,
+# each group simulated from its own control at its share of alpha (docs/task1-and-audit.md).
+rule audit_calibration_family:
+    input:
+        units=lambda wildcards: list(
+            PLAN.audit_group_files(wildcards.dataset, "units").values()
+        ),
+        verdicts=lambda wildcards: list(
+            PLAN.audit_group_files(wildcards.dataset, "verdict").values()
+        ),
+    output:
+        PATHS.family_calibration,
+    log:
+        "logs/audit_calibration_family/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/audit_calibration_family/{dataset}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
+    params:
+        sims=lookup(dpath="audit/calibration_sims", within=config),
+        seed=dataset_seed,
+    script:
+        "../scripts/audit_calibration_family.py"

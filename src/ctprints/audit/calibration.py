@@ -9,7 +9,10 @@ by patient. The gate then judges the simulated
 group as it judges a real one (:func:`ctprints.audit.gate.gate_table`, :func:`verdict`).
 
 - :func:`leak_shift`: the shift that gives one candidate's scores a chosen AUC.
-- :func:`rates`: pass, fail and inconclusive rates of simulated groups, with Monte-Carlo errors.
+- :func:`verdicts`, :func:`rates`: the verdicts of simulated groups, and their pass, fail and
+  inconclusive rates with Monte-Carlo errors.
+- :func:`family_rates`, :func:`family_table`: how often an audit of several groups gets any
+  group wrong (rule audit_calibration_family).
 - :func:`patients_to_pass`: the patients per side at which a leak-free group passes 80% of the
   time.
 - :func:`calibrate`: the table of one group (rule audit_calibration).
@@ -58,6 +61,40 @@ def leak_shift(pool: np.ndarray, target_auc: float) -> float:
     return high
 
 
+def verdicts(
+    pool: np.ndarray,
+    members: int,
+    holdout: int,
+    true_auc: float,
+    budget: dict,
+    sims: int,
+    n_groups: int = 1,
+    seed: int = 0,
+    leaky: int = 0,
+) -> list[str]:
+    """The verdicts of ``sims`` simulated groups of ``members`` and ``holdout`` units drawn with
+    replacement from ``pool`` ((K, C) unit scores of the control), the members of candidate
+    ``leaky`` shifted to ``true_auc``, each judged at alpha / ``n_groups``."""
+    rng = np.random.default_rng(seed)
+    pool = np.asarray(pool, dtype=np.float64)
+    shift = leak_shift(pool[leaky], true_auc)
+    labels = np.r_[np.ones(members, int), np.zeros(holdout, int)]
+    choice = _choice(len(pool))
+    out = []
+    for _ in range(sims):
+        matrix = pool[:, rng.integers(0, pool.shape[1], members + holdout)].copy()
+        matrix[leaky, :members] += shift
+        table = gate_table(matrix, labels, choice, budget, n_groups)
+        out.append(verdict(table, budget, members, holdout, n_groups, hint=False)["verdict"])
+    return out
+
+
+def _shares(hits: list[bool]) -> tuple[float, float]:
+    """The share of True and its Monte-Carlo standard error."""
+    share = sum(hits) / len(hits)
+    return share, math.sqrt(share * (1 - share) / len(hits))
+
+
 def rates(
     pool: np.ndarray,
     members: int,
@@ -69,27 +106,64 @@ def rates(
     seed: int = 0,
     leaky: int = 0,
 ) -> dict:
-    """Pass, fail and inconclusive rates of ``sims`` simulated groups of ``members`` and
-    ``holdout`` units drawn with replacement from ``pool`` ((K, C) unit scores of the control),
-    the members of candidate ``leaky`` shifted to ``true_auc``; each rate with its Monte-Carlo
-    standard error (``<outcome>_se``)."""
-    rng = np.random.default_rng(seed)
-    pool = np.asarray(pool, dtype=np.float64)
-    shift = leak_shift(pool[leaky], true_auc)
-    labels = np.r_[np.ones(members, int), np.zeros(holdout, int)]
-    choice = _choice(len(pool))
-    counts = dict.fromkeys(("pass", "fail", "inconclusive"), 0)
-    for _ in range(sims):
-        matrix = pool[:, rng.integers(0, pool.shape[1], members + holdout)].copy()
-        matrix[leaky, :members] += shift
-        table = gate_table(matrix, labels, choice, budget, n_groups)
-        counts[verdict(table, budget, members, holdout, n_groups, hint=False)["verdict"]] += 1
+    """Pass, fail and inconclusive rates of the groups of :func:`verdicts`, each with its
+    Monte-Carlo standard error (``<outcome>_se``)."""
+    found = verdicts(pool, members, holdout, true_auc, budget, sims, n_groups, seed, leaky)
     out: dict = {}
-    for outcome, count in counts.items():
-        share = count / sims
-        out[outcome] = share
-        out[f"{outcome}_se"] = math.sqrt(share * (1 - share) / sims)
+    for outcome in ("pass", "fail", "inconclusive"):
+        out[outcome], out[f"{outcome}_se"] = _shares([v == outcome for v in found])
     return out
+
+
+def family_rates(
+    pools: list[np.ndarray],
+    counts: list[tuple[int, int]],
+    true_auc: float,
+    budget: dict,
+    sims: int,
+    seed: int = 0,
+) -> dict:
+    """How often one audit of ``len(pools)`` groups gets any group wrong: each simulated audit
+    draws every group from its own pool at its own (members, holdout) counts, all with a leak of
+    ``true_auc``, and judges each at alpha / the number of groups (the audit's Bonferroni
+    split). ``any_fail`` and ``any_pass``: the share of audits in which at least one group fails
+    or passes, each with its standard error (``_se``); ``worst_fail`` and ``worst_pass``: the
+    highest single group's rate."""
+    per_group = [
+        verdicts(pool, m, n, true_auc, budget, sims, len(pools), seed + index)
+        for index, (pool, (m, n)) in enumerate(zip(pools, counts, strict=True))
+    ]
+    out: dict = {}
+    for outcome in ("fail", "pass"):
+        hits = [any(v == outcome for v in audit) for audit in zip(*per_group, strict=True)]
+        out[f"any_{outcome}"], out[f"any_{outcome}_se"] = _shares(hits)
+        out[f"worst_{outcome}"] = max(_shares([v == outcome for v in g])[0] for g in per_group)
+    return out
+
+
+def family_table(
+    pools: list[np.ndarray],
+    counts: list[tuple[int, int]],
+    budget: dict,
+    sims: int,
+    seed: int = 0,
+) -> DataFrame:
+    """Family-wise error rates of one audit (:func:`family_rates`) with no leak and with every
+    group's best candidate at the budget's max_auc, at the groups' own counts and with every
+    group at each of :data:`SIZES`: size ("own counts" or "m + n"), leak_auc, groups, sims,
+    any_fail, any_pass, their standard errors and the worst single group's rates."""
+    import pandas as pd
+
+    settings = [("own counts", list(counts))]
+    settings += [(f"{m} + {n}", [(m, n)] * len(pools)) for m, n in SIZES]
+    rows = []
+    for name, sizes in settings:
+        for value in (0.5, budget["max_auc"]):
+            found = family_rates(pools, sizes, value, budget, sims, seed)
+            rows.append(
+                {"size": name, "leak_auc": value, "groups": len(pools), "sims": sims, **found}
+            )
+    return pd.DataFrame(rows)
 
 
 def _choice(k: int):

@@ -119,12 +119,49 @@ def _one_sided(alpha: float) -> float:
     return float(norm.isf(alpha))
 
 
-def _tpr_bounds(found: int, members: int, alpha_low: float, alpha_high: float):
-    """One-sided exact (Clopper-Pearson) bounds of found / members."""
+def threshold_rank(n_holdout: int, fpr: float, alpha: float, side: str) -> int | None:
+    """The k whose (k+1)-th highest holdout score is, with probability at least 1 - ``alpha``,
+    a threshold at or above (``side`` "low") or at or below ("high") the true one of FPR
+    ``fpr``: the count of holdout units over the true threshold is Binomial(n, fpr), so the
+    largest k with P(count <= k) <= alpha, or the smallest with P(count > k) <= alpha. None
+    where no k is: "low" then has no threshold that can vouch for a lower bound, "high" takes
+    every member as found."""
+    from scipy.stats import binom
+
+    ranks = np.arange(n_holdout)
+    if side == "low":
+        fits = ranks[binom.cdf(ranks, n_holdout, fpr) <= alpha]
+        return int(fits.max()) if fits.size else None
+    fits = ranks[binom.sf(ranks, n_holdout, fpr) <= alpha]
+    return int(fits.min()) if fits.size else None
+
+
+def _found_over(scores: np.ndarray, unit_label: np.ndarray, rank: int | None) -> int:
+    """Members strictly above the (rank+1)-th highest holdout score (every member where rank
+    is None or beyond the holdout)."""
+    holdout = np.sort(scores[unit_label == 0])[::-1]
+    threshold = holdout[rank] if rank is not None and rank < len(holdout) else -math.inf
+    return int(np.sum(scores[unit_label == 1] > threshold))
+
+
+def tpr_bounds(
+    scores: np.ndarray, unit_label: np.ndarray, fpr: float, alpha_low: float, alpha_high: float
+) -> tuple[float, float]:
+    """One-sided bounds (low at ``alpha_low``, high at ``alpha_high``) of the true TPR at FPR
+    ``fpr``, the holdout's threshold being an estimate: each side's alpha is split evenly
+    between a threshold that errs on the safe side with that probability
+    (:func:`threshold_rank`: a higher threshold finds fewer members, a lower one more) and the
+    exact Clopper-Pearson bound of the members found over it. The low bound is 0 where the
+    holdout is too small to vouch for any threshold."""
     from scipy.stats import beta
 
-    low = 0.0 if found <= 0 else float(beta.ppf(alpha_low, found, members - found + 1))
-    high = 1.0 if found >= members else float(beta.isf(alpha_high, found + 1, members - found))
+    members = int(np.sum(unit_label == 1))
+    n_holdout = int(np.sum(unit_label == 0))
+    rank = threshold_rank(n_holdout, fpr, alpha_low / 2, "low")
+    found = 0 if rank is None else _found_over(scores, unit_label, rank)
+    low = 0.0 if found <= 0 else float(beta.ppf(alpha_low / 2, found, members - found + 1))
+    found = _found_over(scores, unit_label, threshold_rank(n_holdout, fpr, alpha_high / 2, "high"))
+    high = 1.0 if found >= members else float(beta.isf(alpha_high / 2, found + 1, members - found))
     return low, high
 
 
@@ -169,7 +206,9 @@ def gate_table(
         elif estimable:
             found = np.array([tpr_at(scores, unit_label, FPR[name])[0] for scores in matrix])
             value = found / members
-            bounds = [_tpr_bounds(int(f), members, alpha_fail, alpha) for f in found]
+            bounds = [
+                tpr_bounds(scores, unit_label, FPR[name], alpha_fail, alpha) for scores in matrix
+            ]
             low, high = np.array(bounds).T
         else:
             value = low = high = np.full(k, np.nan)
