@@ -72,6 +72,7 @@ demo-docs: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) audit_calibration  # after the times: not part of make demo
 	cp $(DEMO)/audit/group2/calibration/rates.tsv docs/demo/calibration_rates.tsv
 	cp $(DEMO)/audit/group2/calibration/to_pass.tsv docs/demo/calibration_to_pass.tsv
+	cp $(DEMO)/audit/family_calibration.tsv docs/demo/calibration_family.tsv
 	cp $(DEMO)/audit/group2/calibration/rates.png docs/audit_calibration_group2.png
 	cp $(DEMO)/contact_sheet.png docs/demo_contact_sheet.png
 	cp $(DEMO)/task2/plots/tsne_panel.png docs/task2_tsne_panel.png

@@ -67,11 +67,13 @@ def test_what_a_pass_costs(tmp_path) -> None:
     table = to_pass_table(pool, budget, 20, seed=4)
     assert list(table.setting) == [
         "as configured", "max_auc 0.65", "max_auc 0.7", "max_auc 0.75",
-        "one candidate (the best)",
+        "AUC only (no TPR budget)", "one candidate (the best)",
     ]  # fmt: skip
+    assert table.tpr_budget.tolist() == [True, True, True, True, False, True]
     values = table.patients_per_side.tolist()
     assert values[0] == needed and values[1] <= values[0] and values[3] <= values[2]
-    assert values[4] <= values[0]  # fewer candidates, narrower simultaneous bounds
+    assert values[4] <= values[0]  # a criterion less can only make a pass easier
+    assert values[5] <= values[0]  # fewer candidates, narrower simultaneous bounds
     assert patients_to_pass(pool, budget, 20, top=50) is None
     plot_rates(calibrate(pool, 8, 8, budget, 10), 0.05, tmp_path / "rates.png")
     assert (tmp_path / "rates.png").read_bytes()[:4] == b"\x89PNG"

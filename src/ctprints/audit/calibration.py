@@ -235,24 +235,28 @@ def to_pass_table(
 ) -> DataFrame:
     """What a pass costs: the patients per side at which a leak-free group passes 80% of the
     time (:func:`patients_to_pass`; empty where over 3,200), as configured, at looser AUC
-    budgets and with one candidate only: setting, candidates, max_auc, patients_per_side."""
+    budgets, with no TPR budget, and with one candidate only: setting, candidates, max_auc,
+    tpr_budget (whether a TPR-at-low-FPR budget is gated), patients_per_side."""
     import pandas as pd
 
-    settings = [("as configured", pool, budget["max_auc"])]
+    no_tpr = {key: None for key in budget if key.startswith("max_tpr")}
+    settings = [("as configured", pool, budget)]
     settings += [
-        (f"max_auc {limit:g}", pool, limit)
+        (f"max_auc {limit:g}", pool, {**budget, "max_auc": limit})
         for limit in (0.65, 0.7, 0.75)
         if limit > budget["max_auc"]
     ]
-    settings.append(("one candidate (the best)", pool[:1], budget["max_auc"]))
+    settings.append(("AUC only (no TPR budget)", pool, {**budget, **no_tpr}))
+    settings.append(("one candidate (the best)", pool[:1], budget))
     rows = []
-    for name, candidates, limit in settings:
-        needed = patients_to_pass(candidates, {**budget, "max_auc": limit}, sims, n_groups, seed)
+    for name, candidates, setting in settings:
+        needed = patients_to_pass(candidates, setting, sims, n_groups, seed)
         rows.append(
             {
                 "setting": name,
                 "candidates": len(candidates),
-                "max_auc": limit,
+                "max_auc": setting["max_auc"],
+                "tpr_budget": any(setting.get(key) is not None for key in no_tpr),
                 "patients_per_side": needed,
             }
         )
