@@ -292,7 +292,8 @@ def audit_to_pass(source: Path) -> str:
     """What a pass costs (calibration/to_pass.tsv of one demo group)."""
     table = pd.read_csv(source, sep="\t")
     lines = [
-        "| setting | candidates | max_auc | TPR at 1% FPR gated | patients per side for 80% passes |",
+        "| setting | candidates | max_auc | TPR at 1% FPR gated "
+        "| patients per side for 80% passes |",
         "|---|---|---|---|---|",
     ]
     for r in table.itertuples():
