@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import runpy
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from test_plan import config_with
 
 from ctprints.evaluation import COLUMNS
 from ctprints.io import PNG_SIGNATURE
@@ -312,11 +314,18 @@ def test_rule_script(study, tmp_path) -> None:
         figure=str(out / "leaderboard.png"),
         task1_figure=str(out / "leaderboard_task1.png"),
         primary=str(out / "primary.tsv"),
+        frozen=str(out / "frozen.json"),
     )
     snakemake = SimpleNamespace(
         scriptdir=str(REPO / "workflow" / "scripts"),
         log=[str(tmp_path / "logs" / "study.log")],
-        params=SimpleNamespace(datasets=study, primary={"candidate": None, "scenarios": []}),
+        params=SimpleNamespace(
+            datasets=study,
+            primary={"candidate": None, "scenarios": []},
+            repo=str(tmp_path),  # not a git checkout
+        ),
+        input=[],
+        config=config_with(),
         output=output,
     )
     # The script sends stdout, stderr and logging to its log file: put them back afterwards.
@@ -342,6 +351,9 @@ def test_rule_script(study, tmp_path) -> None:
     assert Path(output.primary).read_text().startswith("candidate\tbaseline\t")
     assert len(Path(output.primary).read_text().splitlines()) == 1
     assert "best run against the paper's" in (tmp_path / "logs" / "study.log").read_text()
+    frozen = json.loads(Path(output.frozen).read_text())
+    assert frozen["mode"] == "exploratory" and frozen["commit"] is None
+    assert f"Their sha256 is `{frozen['sha256']}`" in Path(output.markdown).read_text()
 
 
 def test_signal_summary_averages_generators_then_seeds(tmp_path) -> None:

@@ -25,6 +25,7 @@ from ctprints.datasets import (
 from ctprints.demo.scenarios import SCALES, SCENARIOS, plan_demo
 from ctprints.demo.scenarios import Plan as DemoPlan
 from ctprints.demo.scenarios import dataset_spec as demo_dataset_spec
+from ctprints.freeze import check_frozen
 from ctprints.embed import (
     CNN_BACKBONES,
     EmbedderError,
@@ -84,6 +85,7 @@ def _study_specs(config: dict) -> dict[str, tuple[dict, tuple[str, int]]]:
     for the `families` scenario (the other scenarios differ in Task 2 only).
     """
     study = config["study"]
+    check_frozen(config)
     for index, scenario in enumerate(study["scenarios"]):
         if scenario not in SCENARIOS:
             raise ConfigError(

@@ -67,6 +67,7 @@ class Paths:
     leaderboard_plot: str = f"results/{STUDY}/leaderboard.png"
     leaderboard_task1_plot: str = f"results/{STUDY}/leaderboard_task1.png"
     primary: str = f"results/{STUDY}/primary.tsv"
+    frozen: str = f"results/{STUDY}/frozen.json"
 
 
 PATHS = Paths()

@@ -557,13 +557,16 @@ def write_study(
     task1_figure: str | Path,
     primary: str | Path | None = None,
     registered: dict | None = None,
+    settings: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every output of a study from its datasets (:func:`collect`): all files are moved into
     place together at the end, so a failure leaves none of them. ``registered`` (the config's
     ``study.primary``: candidate, scenarios) adds the primary hypothesis
     (:func:`ctprints.confirm.primary_test`) to the markdown and to ``primary`` (a header only
-    where no candidate is registered). Returns both boards."""
+    where no candidate is registered). ``settings`` (:func:`ctprints.freeze.freeze_record`) ends
+    the markdown with what was frozen, or that nothing was. Returns both boards."""
     from ctprints.confirm import PRIMARY_COLUMNS, primary_markdown, primary_test
+    from ctprints.freeze import record_markdown
 
     task2_long, task1_long = collect(datasets)
     board, task1 = leaderboard(task2_long), task1_leaderboard(task1_long)
@@ -578,6 +581,8 @@ def write_study(
         with open(paths[1], "a") as handle:
             handle.write(signal_markdown(signal_summary(datasets)))
             handle.write(primary_markdown(hypothesis, registered.get("scenarios", [])))
+            if settings is not None:
+                handle.write(record_markdown(settings))
         if primary is not None:
             primary_path = stack.enter_context(atomic_output(primary))
             hypothesis.to_csv(primary_path, sep="\t", index=False, float_format="%.4g")

@@ -26,6 +26,7 @@ rule study_leaderboard:
             labels={"figure": "Task 1 AUC by attack"},
         ),
         primary=PATHS.primary,
+        frozen=PATHS.frozen,
     log:
         "logs/study_leaderboard/study.log",
     conda:
@@ -37,5 +38,6 @@ rule study_leaderboard:
     params:
         datasets=PLAN.study_datasets(),
         primary=lookup(dpath="study/primary", within=config),
+        repo=workflow.basedir,
     script:
         "../scripts/study_leaderboard.py"
