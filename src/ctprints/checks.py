@@ -25,13 +25,13 @@ from ctprints.datasets import (
 from ctprints.demo.scenarios import SCALES, SCENARIOS, plan_demo
 from ctprints.demo.scenarios import Plan as DemoPlan
 from ctprints.demo.scenarios import dataset_spec as demo_dataset_spec
-from ctprints.freeze import check_frozen
 from ctprints.embed import (
     CNN_BACKBONES,
     EmbedderError,
     available_embedders,
     check_state_dict,
 )
+from ctprints.freeze import check_frozen
 from ctprints.io import FolderError, scan_folder
 from ctprints.paths import DEMO_ROOT, STUDY, fill
 from ctprints.plan import DatasetPlan, RunPlan, Task1Group, Task2Plan, gives_real_subsets
