@@ -75,3 +75,25 @@ def test_bad_blocks_name_the_page_and_the_table(tmp_path: Path) -> None:
     known = "<!-- generated: study_task2 -->\n<!-- end generated -->\n"
     with pytest.raises(DocTableError, match="source docs/study/leaderboard.tsv does not exist"):
         render(known, tmp_path, "page.md")
+
+
+def test_the_study_table_names_what_stands_in_for_the_paper(tmp_path: Path) -> None:
+    """A leaderboard with the baseline column marks the paper's run; an older one without it
+    shows the run alone."""
+    import pandas as pd
+
+    from ctprints.doctables import study_task2
+
+    source = REPO / TABLES["study_task2"][0]
+    old = study_task2(source)
+    assert "| `ensemble_64_round1` | 0.752 ± 0.014 |" in old and "stand-in" not in old
+    board = pd.read_csv(source, sep="\t", keep_default_na=False, na_values=[""])
+    board["baseline"] = [
+        "random-weight stand-in" if run.startswith("ensemble") and paper else ""
+        for run, paper in zip(board["run"], board["paper"].astype(str) == "True", strict=True)
+    ]
+    marked = tmp_path / "leaderboard.tsv"
+    board.to_csv(marked, sep="\t", index=False)
+    assert "| `ensemble_64_round1` (random-weight stand-in) | 0.752 ± 0.014 |" in (
+        study_task2(marked)
+    )

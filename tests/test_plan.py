@@ -451,6 +451,10 @@ def test_the_study_plans_every_scenario_at_every_seed() -> None:
     assert "results/study_seeds_s7/evaluation/task1.tsv" not in files
     rows = {row["dataset"]: row for row in plan.study_datasets()}
     assert rows["study_seeds_s7"]["paper_runs"] == ["tsne_kmeans_spectrum", "ensemble_64_round1"]
+    assert rows["study_seeds_s7"]["paper_baselines"] == {
+        "tsne_kmeans_spectrum": "stand-in: the spectrum fingerprint for a pretrained CNN embedding",
+        "ensemble_64_round1": "random-weight stand-in",
+    }
     # None of it is a target of `all`.
     assert not any("study_" in f for f in plan.manifests() + plan.evaluation_files())
 
@@ -558,3 +562,31 @@ def test_a_group_with_dev_folders_only_is_audited_but_not_scored(custom) -> None
     custom["ground_truth"] = {"task1": {"group1": "t1.csv"}}
     plan = build_plan(config_with(**{"datasets.clef": custom, "run_datasets": ["clef"]}))
     assert [f.group for f in plan.truth_files("clef", "task1")] == ["group1"]
+
+
+def test_the_paper_baselines_say_whether_they_ran_as_the_paper_did() -> None:
+    """Weights given for the t-SNE run's CNN and every network: pretrained; some networks
+    without: partly a stand-in; a CNN embedder without weights: a random-weight stand-in."""
+    weights = {"resnet18": "imagenet", "resnet34": "imagenet", "resnet50": "imagenet"}
+    plan = build_plan(
+        config_with(
+            **{
+                "task2.run.embedder": "resnet18",
+                "embed.weights": {"resnet18": "imagenet"},
+                "task2.train.weights": weights,
+            }
+        )
+    )
+    assert plan.task2_paper_baselines("demo") == {
+        "tsne_kmeans_resnet18": "pretrained (imagenet)",
+        "ensemble_64_round1": "pretrained (imagenet)",
+    }
+    plan = build_plan(
+        config_with(
+            **{"task2.run.embedder": "resnet18", "task2.train.weights": {"resnet18": "imagenet"}}
+        )
+    )
+    assert plan.task2_paper_baselines("demo") == {
+        "tsne_kmeans_resnet18": "random-weight stand-in",
+        "ensemble_64_round1": "partly random-weight stand-in",
+    }

@@ -85,6 +85,7 @@ def dataset(tmp_path, scenario, seed, task2=None, task1=None) -> dict:
         "task2": str(task2_table(folder / "task2.tsv", task2)) if task2 else None,
         "task1": str(task1_table(folder / "task1.tsv", task1)) if task1 else None,
         "paper_runs": PAPER,
+        "paper_baselines": {"tsne_kmeans_spectrum": "random-weight stand-in"},
     }
 
 
@@ -126,6 +127,8 @@ def test_collect_long_tables_with_paper_flags(study) -> None:
     assert len(task2) == 3 * 3 + 2 * 2 + 2
     paper = task2[task2["paper"]]
     assert set(paper["run"]) == {"tsne_kmeans_spectrum"}
+    assert set(paper["baseline"]) == {"random-weight stand-in"}
+    assert set(task2.loc[~task2["paper"], "baseline"]) == {""}
     assert {"scenario", "seed", "accuracy", "hungarian_accuracy", "ari"} <= set(task2.columns)
     # Task 1: the test rows only, the paper's run named like its run file.
     assert len(task1) == 4
@@ -266,7 +269,9 @@ def test_write_leaderboard_tsv_and_markdown(study, tmp_path) -> None:
     assert attack["group"] == "group1" and attack["metric"] == "auc"
     text = md.read_text()
     assert "| `openset_pixels` | openset | pixels | 3 | 0.900 ± 0.100 |" in text
-    assert "`tsne_kmeans_spectrum` **paper**" in text
+    assert "`tsne_kmeans_spectrum` **paper** (random-weight stand-in)" in text
+    theirs = row(table, task="task2", scenario="families", run="tsne_kmeans_spectrum")
+    assert theirs["baseline"] == "random-weight stand-in"
     assert "Best run against the paper's" in text
     assert "| 0.400 [0.152, 0.648] | 0.125 (max-T over 2; floor 0.125) |" in text
     assert "| `openset_pixels` | 0.800 | subsets | 0.900 | 0.900 | 1.000 | 0.800 |" in text

@@ -45,11 +45,18 @@ def study_task2(source: Path) -> str:
         "| difference [95% interval] | p (adjusted; floor) |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    notes = (
+        board.set_index(["scenario", "run"])["baseline"].fillna("")
+        if "baseline" in board
+        else pd.Series(dtype=str)
+    )
     for _, row in best_by_scenario(board).iterrows():
+        note = notes.get((row.scenario, row.paper_run), "") if pd.notna(row.paper_run) else ""
         paper = (
             "- | - |"
             if pd.isna(row.paper_run)
-            else f"`{row.paper_run}` | {_pm(row.paper_mean, row.paper_sd)} |"
+            else f"`{row.paper_run}`{f' ({note})' if note else ''} | "
+            f"{_pm(row.paper_mean, row.paper_sd)} |"
         )
         if pd.isna(row.diff_low):
             paired = "- | - |"

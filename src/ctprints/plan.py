@@ -265,6 +265,31 @@ class RunPlan:
             f"ensemble_{task2.size}_{task2.rounds[-1]}",
         ]
 
+    def task2_paper_baselines(self, dataset: str) -> dict[str, str]:
+        """How each of the paper's Task 2 runs here stands to the paper's own: run -> "pretrained
+        (<weights>)" where the user gave weights, else what stands in for them (a fingerprint
+        for the paper's pretrained CNN embedding, or a random-weight network)."""
+        runs = self.task2_paper_runs(dataset)
+        if not runs:
+            return {}
+        tsne, ensemble = runs
+        embedder = self.task2_run_embedder
+        if embedder in FINGERPRINTS:
+            notes = {tsne: f"stand-in: the {embedder} fingerprint for a pretrained CNN embedding"}
+        else:
+            weights = self.embed_weights.get(embedder, "none")
+            notes = {
+                tsne: "random-weight stand-in" if weights == "none" else f"pretrained ({weights})"
+            }
+        weights = sorted({self.train_weights.get(arch, "none") for arch in self.archs})
+        if weights == ["none"]:
+            notes[ensemble] = "random-weight stand-in"
+        elif "none" in weights:
+            notes[ensemble] = "partly random-weight stand-in"
+        else:
+            notes[ensemble] = f"pretrained ({', '.join(weights)})"
+        return notes
+
     def task1_attack_runs(self) -> list[str]:
         """Every attack run name, embedders outer (the evaluation table's order)."""
         return [f"{attack}_{embedder}" for embedder in self.embedders for attack in self.attacks]
@@ -570,6 +595,7 @@ class RunPlan:
                 else None,
                 "signal": fill(self.paths.demo_signal, dataset=name),
                 "paper_runs": self.task2_paper_runs(name),
+                "paper_baselines": self.task2_paper_baselines(name),
             }
             for name, (scenario, seed) in self.study.items()
         ]

@@ -10,12 +10,14 @@ paired over seeds; :func:`across_scenarios` ranks the runs by their worst scenar
 ``leaderboard.tsv`` (:func:`write_leaderboard`) holds both tasks, one row per task, scenario,
 group and run, with columns::
 
-    task metric scenario group run method features paper n_seeds seeds mean sd min max values
-    dev_mean dev_sd
+    task metric scenario group run method features paper baseline n_seeds seeds mean sd min max
+    values dev_mean dev_sd
 
 ``task`` is ``task2`` (metric ``accuracy``, ``group`` empty, ``method`` the attribution method)
 or ``task1`` (metric ``auc`` on the test images, ``group`` the Task 1 group, ``method`` the
 attack, ``dev_mean``/``dev_sd`` the cv_dev AUC, empty for the paper's runs, which have none).
+``baseline`` says, for the paper's Task 2 runs, whether they ran as the paper did ("pretrained
+(imagenet)") or with a stand-in ("random-weight stand-in"; ``RunPlan.task2_paper_baselines``).
 Task 1 runs are named like their run files, ``<attack>_<features>`` (the paper's attack is
 ``paper_f<fraction>``). ``seeds`` and
 ``values`` list the demo seeds and their scores in seed order (``0,1,2`` and
@@ -45,6 +47,7 @@ TASK2_LONG = [
     "method",
     "features",
     "paper",
+    "baseline",
     "accuracy",
     "hungarian_accuracy",
     "ari",
@@ -71,6 +74,7 @@ TABLE_COLUMNS = [
     "method",
     "features",
     "paper",
+    "baseline",
     *STATS,
     "dev_mean",
     "dev_sd",
@@ -108,7 +112,12 @@ def collect(datasets: Sequence[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         if entry.get("task2"):
             table = read_evaluation(entry["task2"], "task2", StudyError)
             _duplicates(table, ["run"], entry["task2"])
-            table = table.assign(**where, paper=table["run"].isin(paper))
+            notes = entry.get("paper_baselines") or {}
+            table = table.assign(
+                **where,
+                paper=table["run"].isin(paper),
+                baseline=table["run"].map(lambda run: notes.get(run, "")),
+            )
             task2.append(table[TASK2_LONG])
         if entry.get("task1"):
             table = read_evaluation(entry["task1"], "task1", StudyError)
@@ -173,7 +182,7 @@ def _board(long: pd.DataFrame, keys: list[str], describe: list[str], metric: str
 def leaderboard(task2_long: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     """Task 2 over seeds, per scenario and run: method, features, paper, n_seeds, seeds, mean,
     sd, min, max, values; sorted by scenario, then mean (best first)."""
-    return _board(task2_long, ["scenario", "run"], ["method", "features"], metric)
+    return _board(task2_long, ["scenario", "run"], ["method", "features", "baseline"], metric)
 
 
 def task1_leaderboard(task1_long: pd.DataFrame) -> pd.DataFrame:
@@ -332,7 +341,10 @@ def _pm(mean: float, sd: float) -> str:
 
 
 def _name(row) -> str:
-    return f"`{row['run']}` **paper**" if row["paper"] else f"`{row['run']}`"
+    if not row["paper"]:
+        return f"`{row['run']}`"
+    note = row.get("baseline")
+    return f"`{row['run']}` **paper**" + (f" ({note})" if isinstance(note, str) and note else "")
 
 
 def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top: int = 10) -> str:
