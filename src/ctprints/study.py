@@ -116,7 +116,7 @@ def collect(datasets: Sequence[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
             table = table.assign(
                 **where,
                 paper=table["run"].isin(paper),
-                baseline=table["run"].map(lambda run: notes.get(run, "")),
+                baseline=[notes.get(run, "") for run in table["run"]],
             )
             task2.append(table[TASK2_LONG])
         if entry.get("task1"):
