@@ -7,6 +7,10 @@ results/<dataset>/embeddings/<embedder>.parquet and data/<dataset>/ground_truth/
 For each embedder it fits `novelty` with its default settings (as rule `cluster` does) and
 prints the test accuracy, the seconds taken, and the classes whose two-sample test fired
 (class, AUC, p). Results: docs/demo-and-study.md.
+
+This is an evaluation on test ground truth, with the number of generators taken from that
+truth: it may describe a method, never choose its settings. Settings are chosen on the training
+folders only, with benchmarks/tune_on_training.py (ctprints.tuning).
 """
 
 import sys

@@ -269,8 +269,7 @@ class RunPlan:
         """How each of the paper's Task 2 runs here stands to the paper's own: run -> "pretrained
         (<weights>)" where the user gave weights, else what stands in for them (a fingerprint
         for the paper's pretrained CNN embedding, or a random-weight network)."""
-        runs = self.task2_paper_runs(dataset)
-        if not runs:
+        if not (runs := self.task2_paper_runs(dataset)):
             return {}
         tsne, ensemble = runs
         embedder = self.task2_run_embedder

@@ -113,11 +113,8 @@ def collect(datasets: Sequence[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
             table = read_evaluation(entry["task2"], "task2", StudyError)
             _duplicates(table, ["run"], entry["task2"])
             notes = entry.get("paper_baselines") or {}
-            table = table.assign(
-                **where,
-                paper=table["run"].isin(paper),
-                baseline=[notes.get(run, "") for run in table["run"]],
-            )
+            baseline = [notes.get(run, "") for run in table["run"]]
+            table = table.assign(**where, paper=table["run"].isin(paper), baseline=baseline)
             task2.append(table[TASK2_LONG])
         if entry.get("task1"):
             table = read_evaluation(entry["task1"], "task1", StudyError)
@@ -343,8 +340,8 @@ def _pm(mean: float, sd: float) -> str:
 def _name(row) -> str:
     if not row["paper"]:
         return f"`{row['run']}`"
-    note = row.get("baseline")
-    return f"`{row['run']}` **paper**" + (f" ({note})" if isinstance(note, str) and note else "")
+    note = row.get("baseline") if isinstance(row.get("baseline"), str) else ""
+    return f"`{row['run']}` **paper**" + (f" ({note})" if note else "")
 
 
 def leaderboard_markdown(task2_long: pd.DataFrame, task1_long: pd.DataFrame, top: int = 10) -> str:
