@@ -93,7 +93,7 @@ def _group(leaky: bool, patients: int = 20, slices: int = 4, dims: int = 8, seed
     return parts, features, patient, synthetic
 
 
-def _audit(leaky: bool, seed: int = 0, **group):
+def _audit(leaky: bool, seed: int = 0, budget: dict | None = None, **group):
     """The audit of a :func:`_group`: candidate scores, choice, gate, statistics, verdict."""
     parts, features, patients, synthetic = _group(leaky, seed=seed, **group)
     dev, patient_ids = dev_inputs(parts, patients, "group1")
@@ -110,9 +110,10 @@ def _audit(leaky: bool, seed: int = 0, **group):
     )
     matrix, _, unit_label, _ = unit_scores(candidates, table)
     stats["selection_p"] = selection_p(matrix, unit_label, 199, seed=0)
-    gate = gate_table(matrix, unit_label, table, check_budget({}))
+    budget = check_budget(budget or {})
+    gate = gate_table(matrix, unit_label, table, budget)
     members, holdout = int(unit_label.sum()), int((unit_label == 0).sum())
-    result = verdict(gate, check_budget({}), members, holdout, group="group1", attack=attack)
+    result = verdict(gate, budget, members, holdout, group="group1", attack=attack)
     return stats, result, table, candidates
 
 
@@ -141,20 +142,28 @@ def test_a_generator_that_copied_its_members_fails_the_audit() -> None:
 
 
 def test_a_generator_that_did_not_copy_never_fails_and_passes_with_enough_patients() -> None:
-    """20 + 20 patients cannot show that an AUC stays under 0.6 (inconclusive); 150 + 150 can."""
+    """20 + 20 patients cannot show that an AUC stays under 0.6 (inconclusive); 150 + 150 can,
+    but not that TPR at 1% FPR stays under 0.05: with the threshold an estimate, that needs
+    more holdout patients (the gate's tests)."""
     stats, result, _, _ = _audit(leaky=False)
     assert stats["auc_by_image_low"] < 0.5 < stats["auc_by_image_high"]
     assert stats["permutation_p"] > 0.1
     assert result["verdict"] == "inconclusive", result["reason"]
     assert "needs about" in result["reason"]
     _, many, _, _ = _audit(leaky=False, patients=150, slices=2)
-    assert many["verdict"] == "pass", many["reason"]
-    assert many["reason"].startswith("group1 passes: AUC by patient upper bound 0.")
+    assert many["verdict"] == "inconclusive", many["reason"]
     assert [c["name"] for c in many["criteria"]] == [
         "auc", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr",
     ]  # fmt: skip
-    tpr = many["criteria"][1]
-    assert tpr["estimable"] and tpr["gated"] and tpr["under"]  # 150 holdout >= 100
+    auc, tpr = many["criteria"][:2]
+    assert auc["under"] and auc["high"] < 0.6
+    assert tpr["estimable"] and tpr["gated"] and not tpr["under"]  # 150 holdout >= 100
+    assert 0.05 < tpr["high"] < 0.2
+    _, auc_only, _, _ = _audit(
+        leaky=False, patients=150, slices=2, budget={"max_tpr_at_1pct_fpr": None}
+    )
+    assert auc_only["verdict"] == "pass", auc_only["reason"]
+    assert auc_only["reason"].startswith("group1 passes: AUC by patient upper bound 0.")
 
 
 def test_candidate_scores_read_pixels_once_and_keep_controls_honest() -> None:
