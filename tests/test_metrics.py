@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ctprints.metrics import membership_metrics, tpr_at_fpr
+from ctprints.metrics import image_correct, membership_metrics, paired_task2, tpr_at_fpr
 
 
 def test_metrics_and_intervals() -> None:
@@ -61,3 +61,24 @@ def test_confusion_counts_match_sklearn_over_the_union_of_names() -> None:
     assert (
         counts.sum() == 200 and counts[names.index("model_3")].sum() == (truth == "model_3").sum()
     )
+
+
+def test_runs_are_paired_with_the_baselines_on_the_same_images() -> None:
+    """Hand-counted: run a is right on images 0-4, the baseline on 0-1 and 5: a wins on 2, 3,
+    4 and loses on 5, so McNemar's one-sided p is P(Binomial(4, 1/2) >= 3) = 5/16."""
+    truth = ["x"] * 4 + ["y"] * 4
+    runs = {
+        "a": ["x", "x", "x", "x", "y", "x", "x", "x"],
+        "base": ["x", "x", "y", "y", "x", "y", "x", "x"],
+    }
+    table = paired_task2(truth, runs, ["base", "missing"])
+    row = table.iloc[0]
+    assert len(table) == 1 and (row.run, row.baseline, row.unit) == ("a", "base", "image")
+    assert (row.wins, row.losses, row.n) == (3, 1, 8)
+    assert row.difference == pytest.approx(5 / 8 - 3 / 8)
+    assert row.p == pytest.approx(5 / 16) and row.p_holm == pytest.approx(5 / 16)
+    # two unseen generators: new names are matched before images are counted right
+    truth = ["k", "u", "u", "v", "v"]
+    assert image_correct(truth, ["k", "n1", "n1", "n2", "n2"], known=["k"]).all()
+    unmatched = image_correct(truth, ["k", "n1", "n1", "n2", "n2"])  # names as given
+    assert unmatched.tolist() == [True, False, False, False, False]

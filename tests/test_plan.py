@@ -361,6 +361,7 @@ def test_a_failed_truth_check_removes_outputs_of_any_run_not_just_planned_ones()
         "results/demo/evaluation/task2.tsv",
         "results/demo/evaluation/task2.html",
         "results/demo/evaluation/confusion/task2_*.png",
+        "results/demo/evaluation/task2_paired.tsv",
         "results/demo/summary.md",
     ]
     assert plan.evaluation_outputs("demo", "task1") == [

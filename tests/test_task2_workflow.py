@@ -117,6 +117,15 @@ def test_evaluation_table_has_every_run(built) -> None:
     assert (table.n == 32).all()  # the tiny demo's test images
     assert (table.accuracy_ci_low <= table.accuracy).all()
     assert (table.accuracy <= table.accuracy_ci_high).all()
+    # every run against each of the paper's runs, on the same 32 images
+    paired = pd.read_csv(built / "results/demo/evaluation/task2_paired.tsv", sep="\t")
+    assert set(paired.baseline) == {"tsne_kmeans_spectrum", "ensemble_32_round1"}
+    assert len(paired) == 2 * (len(table) - 1) and (paired.unit == "image").all()
+    accuracy = table.set_index("run")["accuracy"]
+    gap = accuracy[paired.run].to_numpy() - accuracy[paired.baseline].to_numpy()
+    assert paired.difference.to_numpy() == pytest.approx(gap, abs=1e-3)
+    assert ((paired.wins - paired.losses) / 32).to_numpy() == pytest.approx(gap, abs=1e-3)
+    assert (paired.p_holm >= paired.p).all()
 
 
 def test_the_spectrum_separates_the_tiny_demos_generators(built, margin) -> None:

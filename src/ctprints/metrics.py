@@ -175,6 +175,64 @@ def match_unseen(
     return np.array([rename.get(p, p) for p in predicted], dtype=str)
 
 
+def _scored(truth: np.ndarray, predicted, known) -> tuple[np.ndarray, str]:
+    """The predicted names as scored, and how: matched to the truth's unseen generators where
+    it names two or more (:func:`match_unseen`), else as given."""
+    predicted = np.asarray(predicted, dtype=str)
+    if known is not None and len(set(truth) - set(map(str, known))) >= 2:
+        return match_unseen(truth, predicted, known), "unseen matched"
+    return predicted, "names"
+
+
+def image_correct(
+    truth: Sequence[str], predicted: Sequence[str], known: Sequence[str] | None = None
+) -> np.ndarray:
+    """Per test image, whether its name is right as :func:`attribution_metrics` scores it."""
+    truth = np.asarray(truth, dtype=str)
+    return truth == _scored(truth, predicted, known)[0]
+
+
+def paired_task2(
+    truth: Sequence[str],
+    runs: dict[str, Sequence[str]],
+    baselines: Sequence[str],
+    known: Sequence[str] | None = None,
+):
+    """Every run against each baseline run on the same test images: run, baseline, unit
+    ("image"), n, wins (images only the run names right), losses, difference (accuracy
+    difference), p (exact one-sided McNemar that the run is right more often,
+    :func:`ctprints.inference.mcnemar_p`) and p_holm (Holm over every row of the table). A
+    baseline is not set against itself; baselines not among ``runs`` are left out."""
+    import pandas as pd
+
+    from ctprints.inference import holm, mcnemar_p
+
+    correct = {run: image_correct(truth, predicted, known) for run, predicted in runs.items()}
+    rows = []
+    for baseline in [b for b in baselines if b in correct]:
+        for run, right in correct.items():
+            if run == baseline:
+                continue
+            base = correct[baseline]
+            rows.append(
+                {
+                    "run": run,
+                    "baseline": baseline,
+                    "unit": "image",
+                    "n": len(right),
+                    "wins": int((right & ~base).sum()),
+                    "losses": int((~right & base).sum()),
+                    "difference": float(right.mean() - base.mean()),
+                    "p": mcnemar_p(right, base),
+                }
+            )
+    table = pd.DataFrame(
+        rows, columns=["run", "baseline", "unit", "n", "wins", "losses", "difference", "p"]
+    )
+    table["p_holm"] = holm(table["p"].to_numpy()) if len(table) else []
+    return table
+
+
 def attribution_metrics(
     truth: Sequence[str],
     predicted: Sequence[str],
@@ -197,10 +255,7 @@ def attribution_metrics(
     from ctprints.inference import clopper_pearson
 
     truth = np.asarray(truth, dtype=str)
-    predicted = np.asarray(predicted, dtype=str)
-    scoring = "names"
-    if known is not None and len(set(truth) - set(map(str, known))) >= 2:
-        predicted, scoring = match_unseen(truth, predicted, known), "unseen matched"
+    predicted, scoring = _scored(truth, predicted, known)
     correct = int((truth == predicted).sum())
     low, high = clopper_pearson(correct, len(truth))
     return {

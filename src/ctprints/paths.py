@@ -55,6 +55,7 @@ class Paths:
     task1_run: str = "results/{dataset}/submissions/task1/{group}/{run}.csv"
     truth_check: str = "results/{dataset}/evaluation/truth_check/{task}.tsv"
     table: str = "results/{dataset}/evaluation/{task}.tsv"
+    paired: str = "results/{dataset}/evaluation/task2_paired.tsv"
     table_html: str = "results/{dataset}/evaluation/{task}.html"
     confusion: str = "results/{dataset}/evaluation/confusion/task2_{run}.png"
     roc: str = "results/{dataset}/evaluation/roc/task1_{group}_{embedder}.png"

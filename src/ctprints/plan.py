@@ -272,14 +272,11 @@ class RunPlan:
         if not (runs := self.task2_paper_runs(dataset)):
             return {}
         tsne, ensemble = runs
-        embedder = self.task2_run_embedder
+        embedder, weights = self.task2_run_embedder, self.embed_weights
+        note = "random-weight stand-in" if weights.get(embedder, "none") == "none" else None
         if embedder in FINGERPRINTS:
-            notes = {tsne: f"stand-in: the {embedder} fingerprint for a pretrained CNN embedding"}
-        else:
-            weights = self.embed_weights.get(embedder, "none")
-            notes = {
-                tsne: "random-weight stand-in" if weights == "none" else f"pretrained ({weights})"
-            }
+            note = f"stand-in: the {embedder} fingerprint for a pretrained CNN embedding"
+        notes = {tsne: note or f"pretrained ({weights[embedder]})"}
         weights = sorted({self.train_weights.get(arch, "none") for arch in self.archs})
         if weights == ["none"]:
             notes[ensemble] = "random-weight stand-in"
@@ -406,7 +403,10 @@ class RunPlan:
         paths, where = self.paths, {"dataset": dataset, "task": task}
         patterns = [fill(paths.table, **where), fill(paths.table_html, **where)]
         if task == "task2":
-            patterns.append(fill(paths.confusion, dataset=dataset, run="*"))
+            patterns += [
+                fill(paths.confusion, dataset=dataset, run="*"),
+                fill(paths.paired, **where),
+            ]
         else:
             patterns.append(fill(paths.roc, dataset=dataset, group="*", embedder="*"))
         return [*patterns, fill(paths.summary, dataset=dataset)]

@@ -39,6 +39,7 @@ rule evaluate_task2:
             subcategory="Scores",
             labels={"dataset": "{dataset}", "table": "task2.tsv"},
         ),
+        paired=PATHS.paired,
     log:
         "logs/evaluate_task2/{dataset}.log",
     conda:
@@ -50,6 +51,7 @@ rule evaluate_task2:
     params:
         runs=task2_run_table,
         known=lambda wildcards: list(task2_of(wildcards).labels),
+        baselines=per_dataset(PLAN.task2_paper_runs),
     script:
         "../scripts/evaluate_task2.py"
 
