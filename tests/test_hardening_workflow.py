@@ -58,6 +58,7 @@ def _outputs(workdir: Path) -> list[Path]:
     return [
         workdir / EVALUATION / "task2.tsv",
         workdir / EVALUATION / "task2.html",
+        workdir / EVALUATION / "task2_paired.tsv",
         workdir / EVALUATION / "confusion" / "task2_kmeans_spectrum.png",
         workdir / EVALUATION / "confusion" / "task2_resnet18_32_round0.png",
         workdir / "results" / "clef" / "summary.md",
@@ -84,7 +85,7 @@ def test_bad_task2_truth_is_named_and_leaves_no_stale_evaluation(tmp_path) -> No
     assert not any(path.exists() for path in _outputs(tmp_path)), result.stderr
     assert not checked.exists()
     log = (tmp_path / "logs" / "evaluate_truth" / "clef_task2.log").read_text()
-    assert "removed 5 evaluation outputs of an earlier truth" in log
+    assert "removed 6 evaluation outputs of an earlier truth" in log
 
     # One ID missing and one unknown: named with their lines and IDs.
     (tmp_path / TRUTH2).write_text("\n".join([*good[:-1], "test_0099,model_2"]) + "\n")
