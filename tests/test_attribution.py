@@ -422,3 +422,23 @@ def test_novelty_estimates_two_hidden_generators() -> None:
     assert model.n_new_ == 2
     test = np.array([label is None for label in y])
     assert hungarian_accuracy(truth[test], model.labels_[test]) >= 0.9
+
+
+def test_novelty_permutation_p_is_exact_and_finds_the_sibling() -> None:
+    """test: permutation gives p in steps of 1 / (n + 1), at the floor for a clear sibling and
+    well above alpha where nothing hides; the sibling is learnt as with the default test."""
+    X, y, truth, test = _sibling()
+    settings = {"pca": None, "test": "permutation", "n_permutations": 79}
+    novelty = make_method("novelty", 4, settings, None, seed=0).fit(X, y)
+    tested = {t["class"]: t for t in novelty.class_tests_}
+    for entry in tested.values():
+        assert round(entry["p"] * 80) == pytest.approx(entry["p"] * 80)  # (1 + b) / 80
+    assert tested["model_1"]["p"] == pytest.approx(1 / 80) and tested["model_1"]["significant"]
+    assert tested["model_2"]["p"] > 0.1 and tested["model_3"]["p"] > 0.1
+    assert (novelty.labels_[test] == truth[test]).mean() >= 0.85
+    with pytest.raises(AttributionError, match=r"novelty test must be mann_whitney or permutation"):
+        make_method("novelty", 4, {"test": "ttest"}, None, seed=0)
+    # 39 relabellings cannot reach alpha / 3 classes: refused, naming what would do
+    few = make_method("novelty", 4, {**settings, "n_permutations": 39}, None, seed=0)
+    with pytest.raises(AttributionError, match=r"n_permutations 39: .* use at least 59"):
+        few.fit(X, y)

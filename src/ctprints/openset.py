@@ -296,6 +296,16 @@ class SubsetAttribution(OpenSetAttribution):
         return self
 
 
+def _auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """P(positive > negative) + P(tie) / 2 over every pair."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.r_[positive, negative])[: len(positive)]
+    return float(
+        (ranks.sum() - len(positive) * (len(positive) + 1) / 2) / (len(positive) * len(negative))
+    )
+
+
 class NoveltyAttribution(OpenSetAttribution):
     """A classifier on the known generators that finds an unseen generator hiding inside a
     known class, by classifier two-sample tests, then retrains with it.
@@ -332,10 +342,22 @@ class NoveltyAttribution(OpenSetAttribution):
         alpha: float = 0.05,
         min_rows: int = 10,
         rounds: int = 2,
+        test: str = "mann_whitney",
+        n_permutations: int = 199,
         **settings,
     ):
-        """``settings``: :class:`OpenSetAttribution`'s (pca, C, new_label, random_state)."""
+        """``settings``: :class:`OpenSetAttribution`'s (pca, C, new_label, random_state).
+        ``test``: "mann_whitney" (the out-of-fold scores' Mann-Whitney p, approximate) or
+        "permutation" (the out-of-fold AUC against ``n_permutations`` relabellings of the
+        training and test rows, each cross-validated afresh: exact where they are exchangeable,
+        with a floor of 1 / (n_permutations + 1))."""
+        if test not in ("mann_whitney", "permutation"):
+            raise AttributionError(
+                f"novelty test must be mann_whitney or permutation, not {test!r}"
+            )
         super().__init__(n_generators, **settings)
+        self.test = test
+        self.n_permutations = n_permutations
         self.two_sample_C = two_sample_C
         self.quantile = quantile
         self.alpha = alpha
@@ -354,12 +376,24 @@ class NoveltyAttribution(OpenSetAttribution):
         target = np.r_[np.zeros(len(reference)), np.ones(len(queries))]
         folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
         model = LogisticRegression(C=self.two_sample_C, max_iter=5000)
-        score = cross_val_predict(model, rows, target, cv=folds, method="predict_proba")[:, 1]
+
+        def out_of_fold(labels: np.ndarray) -> np.ndarray:
+            return cross_val_predict(model, rows, labels, cv=folds, method="predict_proba")[:, 1]
+
+        score = out_of_fold(target)
         reference_score, query_score = score[: len(reference)], score[len(reference) :]
         test = mannwhitneyu(query_score, reference_score, alternative="greater")
-        auc = float(test.statistic / (len(query_score) * len(reference_score)))
+        auc, p = float(test.statistic / (len(query_score) * len(reference_score))), test.pvalue
+        if self.test == "permutation":
+            rng = np.random.default_rng(self.random_state)
+            beaten = 0
+            for _ in range(self.n_permutations):
+                shuffled = rng.permutation(target)
+                permuted = out_of_fold(shuffled)
+                beaten += _auc(permuted[shuffled == 1], permuted[shuffled == 0]) >= auc
+            p = (1 + beaten) / (1 + self.n_permutations)
         cut = np.quantile(reference_score, self.quantile)
-        return auc, float(test.pvalue), query_score > cut
+        return auc, float(p), query_score > cut
 
     def fit(self, X: np.ndarray, y: Sequence[str | None]) -> NoveltyAttribution:
         from sklearn.linear_model import LogisticRegression
@@ -372,6 +406,13 @@ class NoveltyAttribution(OpenSetAttribution):
         given = None if self.n_generators is None else max(0, self.n_generators - len(known))
         new = np.zeros(len(Z), dtype=bool)
         self.class_tests_ = []
+        floor, level = 1 / (self.n_permutations + 1), self.alpha / max(len(known), 1)
+        if self.test == "permutation" and floor > level:
+            raise AttributionError(
+                f"novelty n_permutations {self.n_permutations}: its smallest p, {floor:.3g}, is "
+                f"above alpha / {len(known)} classes = {level:.3g}, so no class could be "
+                f"flagged; use at least {int(np.ceil(1 / level)) - 1}"
+            )
         if given is None or given:  # unknown: test every class, as if some were unseen
             for k in known:
                 named = test[predicted[test] == k]
