@@ -6,7 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ctprints.confirm import paired_differences, primary_markdown, primary_test
+from ctprints.confirm import (
+    paired_differences,
+    primary_markdown,
+    primary_test,
+    worst_case_test,
+)
 from ctprints.errors import StudyError
 
 CANDIDATE = "novelty_residual"
@@ -91,3 +96,53 @@ def test_many_datasets_reach_a_small_p() -> None:
 def test_bad_input_names_the_dataset(table, candidate, scenarios, message) -> None:
     with pytest.raises(StudyError, match=message.replace("(", r"\(").replace(")", r"\)")):
         primary_test(table, candidate, scenarios)
+
+
+def _board(entries: dict[tuple[str, str], list[float]], paper=("p1", "p2")) -> pd.DataFrame:
+    """(scenario, run) -> accuracy at seeds 0, 1, 2 -> a Task 2 board's needed columns."""
+    return pd.DataFrame(
+        [
+            {
+                "scenario": scenario,
+                "run": run,
+                "paper": run in paper,
+                "seeds": ",".join(str(seed) for seed in range(len(values))),
+                "values": ",".join(f"{value:.3f}" for value in values),
+            }
+            for (scenario, run), values in entries.items()
+        ]
+    )
+
+
+def test_the_worst_case_ranking_is_tested_by_hand() -> None:
+    """Per-seed worst cases: a [0.6, 0.8, 0.7], p1 [0.5, 0.5, 0.4], p2 [0.3, 0.4, 0.5]; p1 has
+    the better mean, so a - p1 = [0.1, 0.3, 0.3]: mean 0.2333, sd 0.1155, t interval
+    0.2333 -/+ 4.303 x 0.0667. Against either paper run every seed is positive, and no other of
+    the 8 flips brings either pair's standardised sum up to its observed value (1.606 and
+    1.671), so the max-T p over the two pairs is 1/8, the floor. Run b misses a scenario and is
+    left out."""
+    board = _board(
+        {
+            ("s1", "a"): [0.9, 0.8, 0.7],
+            ("s1", "p1"): [0.5, 0.5, 0.5],
+            ("s1", "p2"): [0.6, 0.4, 0.6],
+            ("s1", "b"): [1.0, 1.0, 1.0],
+            ("s2", "a"): [0.6, 0.9, 0.9],
+            ("s2", "p1"): [0.7, 0.6, 0.4],
+            ("s2", "p2"): [0.3, 0.8, 0.5],
+        }
+    )
+    table = worst_case_test(board)
+    assert list(table.run) == ["a", "p1", "p2"]
+    a = table.iloc[0]
+    assert a.worst_mean == pytest.approx(0.7) and a.paper_run == "p1"
+    assert a.difference == pytest.approx(0.7 / 3)
+    assert a.diff_low == pytest.approx(0.7 / 3 - 4.3027 * 0.11547 / 3**0.5, abs=1e-3)
+    assert a.diff_high == pytest.approx(0.7 / 3 + 4.3027 * 0.11547 / 3**0.5, abs=1e-3)
+    assert a.p_adjusted == pytest.approx(1 / 8) and a.p_floor == pytest.approx(1 / 8)
+    assert a.comparisons == 2 and a.seeds == "0,1,2"
+    paper = table.set_index("run").loc[["p1", "p2"]]
+    assert paper.paper.all() and paper.p_adjusted.isna().all()
+    # one shared seed, or no paper run everywhere: nothing to test
+    assert worst_case_test(board.assign(seeds="0", values="0.5")).empty
+    assert worst_case_test(board[~board.run.isin(["p1", "p2"])]).empty

@@ -177,3 +177,71 @@ def primary_markdown(table: pd.DataFrame, scenarios: Sequence[str]) -> str:
             f"| {row['p_adjusted']:.3g} |"
         )
     return "\n".join(lines) + "\n"
+
+
+WORST_COLUMNS = ["run", "paper", "seeds", "worst_mean", "paper_run", "difference"]
+WORST_COLUMNS += ["diff_low", "diff_high", "p_adjusted", "p_floor", "comparisons"]
+
+
+def worst_case_test(board: pd.DataFrame) -> pd.DataFrame:
+    """The worst-scenario ranking with paired statistics, from a Task 2 board (one row per
+    scenario and run, with ``seeds`` and ``values``; :func:`ctprints.study.leaderboard`).
+
+    Per seed that every scenario ran, a run's worst case is its lowest accuracy over the
+    scenarios at that seed. Each run that ran everywhere is set against the paper run whose
+    worst cases have the highest mean: ``difference`` is the mean over seeds of the two worst
+    cases' difference, with its t interval over seeds (``diff_low``, ``diff_high``), and
+    ``p_adjusted`` the one-sided sign-flip p that the run's worst case beats every paper run's,
+    max-T over every run x paper run (so the ranking's winner is accounted for) and the largest
+    of its p-values against each paper run; ``p_floor`` is 1 / 2^seeds. Sorted by worst_mean,
+    best first; empty where fewer than 2 seeds are shared or no paper run ran everywhere."""
+    from ctprints.study import seed_values
+
+    empty = pd.DataFrame(columns=WORST_COLUMNS)
+    if board.empty:
+        return empty
+    scenarios = sorted(set(board["scenario"]))
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    for _, row in board.iterrows():
+        values.setdefault(row["run"], {})[row["scenario"]] = seed_values(row)
+    runs = sorted(run for run, per in values.items() if set(per) == set(scenarios))
+    seeds = sorted(
+        set.intersection(*(set(values[run][s]) for run in runs for s in scenarios))
+        if runs
+        else set()
+    )
+    paper = sorted(set(board.loc[board["paper"].astype(bool), "run"]) & set(runs))
+    if len(seeds) < 2 or not paper:
+        return empty
+    worst = {
+        run: np.array([min(values[run][s][d] for s in scenarios) for d in seeds]) for run in runs
+    }
+    base = max(paper, key=lambda run: worst[run].mean())
+    others = [run for run in runs if run not in paper]
+    pairs = [(run, ref) for run in others for ref in paper]
+    test = (
+        sign_flip_test(np.array([worst[run] - worst[ref] for run, ref in pairs]).T)
+        if pairs
+        else None
+    )
+    rows = []
+    for run in runs:
+        _, low, high = mean_interval(worst[run] - worst[base])
+        mine = [k for k, (r, _) in enumerate(pairs) if r == run]
+        rows.append(
+            {
+                "run": run,
+                "paper": run in paper,
+                "seeds": ",".join(map(str, seeds)),
+                "worst_mean": float(worst[run].mean()),
+                "paper_run": base,
+                "difference": float((worst[run] - worst[base]).mean()),
+                "diff_low": low,
+                "diff_high": high,
+                "p_adjusted": float(test["p_max_t"][mine].max()) if mine else np.nan,
+                "p_floor": float(test["floor"]) if test is not None else np.nan,
+                "comparisons": len(pairs),
+            }
+        )
+    table = pd.DataFrame(rows, columns=WORST_COLUMNS)
+    return table.sort_values(["worst_mean", "run"], ascending=[False, True]).reset_index(drop=True)

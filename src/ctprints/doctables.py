@@ -87,6 +87,29 @@ def study_across(source: Path) -> str:
     return "\n".join(across_table(across_scenarios(_board(source, "task2")))) + "\n"
 
 
+def study_worst(source: Path, top: int = 8) -> str:
+    """The worst-scenario ranking's paired statistics (:func:`ctprints.confirm.worst_case_test`):
+    the ``top`` runs and every paper run."""
+    from ctprints.confirm import worst_case_test
+
+    table = worst_case_test(_board(source, "task2"))
+    lines = [
+        "| run | seeds | per-seed worst, mean | against | difference [95% interval] "
+        "| p (adjusted; floor) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rank, r in table.iterrows():
+        if rank >= top and not r.paper:
+            continue
+        name = f"`{r.run}`" + (" **paper**" if r.paper else "")
+        p = "-" if pd.isna(r.p_adjusted) else f"{r.p_adjusted:.3g}; {r.p_floor:.3g}"
+        lines.append(
+            f"| {name} | {r.seeds} | {r.worst_mean:.3f} | `{r.paper_run}` | "
+            f"{r.difference:.3f} [{r.diff_low:.3f}, {r.diff_high:.3f}] | {p} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def study_task1(source: Path) -> str:
     """Per study scenario and Task 1 group: the attack with the best test AUC (picked on those
     test scores), its cross-validated dev AUC, and the best of the paper's Task 1 runs."""
@@ -361,6 +384,7 @@ def demo_times(source: Path) -> str:
 TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "study_task2": ("docs/study/leaderboard.tsv", study_task2),
     "study_across": ("docs/study/leaderboard.tsv", study_across),
+    "study_worst": ("docs/study/leaderboard.tsv", study_worst),
     "study_task1": ("docs/study/leaderboard.tsv", study_task1),
     "config_reference": ("workflow/schemas/config.schema.yaml", config_reference),
     "audit_budget": ("workflow/schemas/config.schema.yaml", audit_budget),

@@ -195,7 +195,7 @@ def task1_leaderboard(task1_long: pd.DataFrame) -> pd.DataFrame:
     return board.merge(dev, on=["scenario", "group", "run"], how="left")
 
 
-def _seed_values(row) -> dict[int, float]:
+def seed_values(row) -> dict[int, float]:
     """A board row's score per seed, from its ``seeds`` and ``values`` columns ({} if absent)."""
     seeds, values = row.get("seeds"), row.get("values")
     if not isinstance(seeds, str) or not isinstance(values, str):
@@ -214,7 +214,7 @@ def _paired(best, ranked: pd.DataFrame, paper: pd.DataFrame) -> dict:
     every run x paper run of the scenario, so that picking the best is accounted for)."""
     out = {"diff_low": np.nan, "diff_high": np.nan, "p_adjusted": np.nan, "p_floor": np.nan}
     out["comparisons"] = 0
-    values = {row["run"]: _seed_values(row) for _, row in ranked.iterrows()}
+    values = {row["run"]: seed_values(row) for _, row in ranked.iterrows()}
     seeds = set(values[best["run"]])
     for run in paper["run"]:
         seeds &= set(values[run])
