@@ -328,7 +328,7 @@ def audit_to_pass(source: Path) -> str:
     ]
     for r in table.itertuples():
         needed = "over 3,200" if pd.isna(r.patients_per_side) else f"{int(r.patients_per_side):,}"
-        gated = "yes" if getattr(r, "tpr_budget", True) else "no"
+        gated = "yes" if r.tpr_budget else "no"
         lines.append(f"| {r.setting} | {r.candidates} | {r.max_auc:g} | {gated} | {needed} |")
     return "\n".join(lines) + "\n"
 

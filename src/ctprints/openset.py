@@ -296,16 +296,6 @@ class SubsetAttribution(OpenSetAttribution):
         return self
 
 
-def _auc(positive: np.ndarray, negative: np.ndarray) -> float:
-    """P(positive > negative) + P(tie) / 2 over every pair."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(np.r_[positive, negative])[: len(positive)]
-    return float(
-        (ranks.sum() - len(positive) * (len(positive) + 1) / 2) / (len(positive) * len(negative))
-    )
-
-
 class NoveltyAttribution(OpenSetAttribution):
     """A classifier on the known generators that finds an unseen generator hiding inside a
     known class, by classifier two-sample tests, then retrains with it.
@@ -372,6 +362,8 @@ class NoveltyAttribution(OpenSetAttribution):
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+        from ctprints.metrics import auc as auc_of
+
         rows = np.vstack([reference, queries])
         target = np.r_[np.zeros(len(reference)), np.ones(len(queries))]
         folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
@@ -390,7 +382,7 @@ class NoveltyAttribution(OpenSetAttribution):
             for _ in range(self.n_permutations):
                 shuffled = rng.permutation(target)
                 permuted = out_of_fold(shuffled)
-                beaten += _auc(permuted[shuffled == 1], permuted[shuffled == 0]) >= auc
+                beaten += auc_of(shuffled, permuted)[0] >= auc
             p = (1 + beaten) / (1 + self.n_permutations)
         cut = np.quantile(reference_score, self.quantile)
         return auc, float(p), query_score > cut

@@ -101,11 +101,9 @@ def leak_auc(unit_label: np.ndarray, scores: np.ndarray) -> float:
 def tpr_at(scores: np.ndarray, unit_label: np.ndarray, fpr: float) -> tuple[int, int]:
     """(members found, members) at the threshold that at most ``fpr`` of the holdout units
     exceed: the (k+1)-th highest holdout score, k = floor(fpr x holdout), strictly above."""
-    holdout = np.sort(scores[unit_label == 0])[::-1]
+    members, holdout = _members_and_holdout(scores, unit_label)
     allowed = int(math.floor(fpr * len(holdout) + 1e-9))
-    threshold = holdout[allowed] if allowed < len(holdout) else -math.inf
-    members = scores[unit_label == 1]
-    return int(np.sum(members > threshold)), len(members)
+    return _found_over(members, holdout, allowed), len(members)
 
 
 def needed_holdout(fpr: float) -> int:
@@ -136,12 +134,16 @@ def threshold_rank(n_holdout: int, fpr: float, alpha: float, side: str) -> int |
     return int(fits.min()) if fits.size else None
 
 
-def _found_over(scores: np.ndarray, unit_label: np.ndarray, rank: int | None) -> int:
-    """Members strictly above the (rank+1)-th highest holdout score (every member where rank
-    is None or beyond the holdout)."""
-    holdout = np.sort(scores[unit_label == 0])[::-1]
+def _members_and_holdout(scores: np.ndarray, unit_label: np.ndarray):
+    """The members' scores, and the holdout's sorted from the highest."""
+    return scores[unit_label == 1], np.sort(scores[unit_label == 0])[::-1]
+
+
+def _found_over(members: np.ndarray, holdout: np.ndarray, rank: int | None) -> int:
+    """Members strictly above the (rank+1)-th highest of the sorted ``holdout`` scores (every
+    member where rank is None or beyond the holdout)."""
     threshold = holdout[rank] if rank is not None and rank < len(holdout) else -math.inf
-    return int(np.sum(scores[unit_label == 1] > threshold))
+    return int(np.sum(members > threshold))
 
 
 def tpr_bounds(
@@ -155,12 +157,13 @@ def tpr_bounds(
     holdout is too small to vouch for any threshold."""
     from scipy.stats import beta
 
-    members = int(np.sum(unit_label == 1))
-    n_holdout = int(np.sum(unit_label == 0))
+    member_scores, holdout = _members_and_holdout(scores, unit_label)
+    members, n_holdout = len(member_scores), len(holdout)
     rank = threshold_rank(n_holdout, fpr, alpha_low / 2, "low")
-    found = 0 if rank is None else _found_over(scores, unit_label, rank)
+    found = 0 if rank is None else _found_over(member_scores, holdout, rank)
     low = 0.0 if found <= 0 else float(beta.ppf(alpha_low / 2, found, members - found + 1))
-    found = _found_over(scores, unit_label, threshold_rank(n_holdout, fpr, alpha_high / 2, "high"))
+    rank = threshold_rank(n_holdout, fpr, alpha_high / 2, "high")
+    found = _found_over(member_scores, holdout, rank)
     high = 1.0 if found >= members else float(beta.isf(alpha_high / 2, found + 1, members - found))
     return low, high
 
